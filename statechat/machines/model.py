@@ -1,0 +1,121 @@
+"""The model objects a workflow machine runs on: one frame per workflow run, one turn context.
+
+A :class:`Frame` is the python-statemachine ``model`` of a workflow machine: its ``state``
+(the configuration) and its ``vars``. The :class:`TurnContext` carries what exists only during one
+turn: the message, the replies, the bot's services, the step budget. Nothing in a turn context is
+persisted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from statechat.nlu import NLUResult
+
+if TYPE_CHECKING:
+    from statechat.runtime.services import Services
+
+
+class TurnLimitExceeded(RuntimeError):
+    """A turn entered more steps than ``limits.max_steps_per_turn`` (a flow that spins)."""
+
+
+@dataclass
+class Transition:
+    """One recorded transition: the session's state history is made of these."""
+
+    workflow: str
+    step: str
+    event: str
+    source: str | None
+    outcome: str | None
+    time: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what the snapshot stores)."""
+        return {
+            "workflow": self.workflow,
+            "step": self.step,
+            "event": self.event,
+            "source": self.source,
+            "outcome": self.outcome,
+            "time": round(self.time, 3),
+        }
+
+
+@dataclass
+class TurnContext:
+    """What one turn needs: message, replies, services, budget and what it recorded."""
+
+    services: Services
+    session_id: str
+    user_id: str
+    turn: int
+    message: NLUResult = field(default_factory=NLUResult)
+    replies: list[str] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    errors: list[tuple[str, str, BaseException]] = field(default_factory=list)
+    steps_taken: int = 0
+    subflow: str | None = None
+    """Set by a ``goto`` step with ``workflow:``: the runtime starts that workflow next."""
+    effects: dict[str, Any] = field(default_factory=dict)
+    """Side effects completed in this session (idempotency key -> mapped result)."""
+    pending_events: dict[str, Any] = field(default_factory=dict)
+    """Webhook payloads delivered while no step was waiting for them, by event name."""
+    payload: Any = None
+    """The payload of the webhook event being delivered in this turn."""
+    now: float = field(default_factory=time.time)
+    last_vars: dict[str, Any] = field(default_factory=dict)
+    """Variables of the last workflow run that ended in this turn."""
+
+    def names(self, variables: dict[str, Any]) -> dict[str, Any]:
+        """Names visible to expressions and templates: variables plus the context names."""
+        m = self.message
+        names = dict(variables)
+        names.update(
+            variables=variables,
+            intent=m.intent,
+            text=m.text,
+            entities=m.entities,
+            confidence=m.confidence,
+            user_id=self.user_id,
+            session_id=self.session_id,
+            turn=self.turn,
+        )
+        return names
+
+
+class Frame:
+    """One workflow run: the model of its machine (``state`` + ``vars``)."""
+
+    def __init__(
+        self,
+        workflow_id: str,
+        version: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        run: str = "",
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.version = version
+        self.vars: dict[str, Any] = variables if variables is not None else {}
+        self.run = run
+        """Identifies this run of the workflow (part of idempotency keys)."""
+        self.state: Any = None
+        self.rt: TurnContext | None = None
+        self.waiting_for: str | None = None
+        self.ended: str | None = None
+        """``"completed"`` or ``"failed"`` once the run reached its end."""
+
+    @property
+    def turn(self) -> TurnContext:
+        """The current turn context (set by the runtime around every ``send``)."""
+        rt = self.rt
+        if rt is None:  # pragma: no cover - the runtime always sets it
+            raise RuntimeError("no turn in progress")
+        return rt
+
+    def __repr__(self) -> str:
+        return f"Frame({self.workflow_id!r}, state={self.state!r})"
