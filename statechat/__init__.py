@@ -7,6 +7,7 @@ Public API (re-exports only)::
     turn = await bot.handle_message(session_id="s1", user_id="u1", text="transfer 500")
 """
 
+from statechat.compat.engine import OrchestratorEngine, StateManager
 from statechat.compiler.schema import BotConfig, StepType, Workflow, WorkflowStep
 from statechat.errors import (
     CompileError,
@@ -35,11 +36,13 @@ __all__ = [
     "IntegrationError",
     "Invalid",
     "NLUResult",
+    "OrchestratorEngine",
     "PluginError",
     "Problem",
     "SourceLocation",
     "StatechatError",
     "StepType",
+    "StateManager",
     "StepTypeSpec",
     "StoreError",
     "TurnResult",

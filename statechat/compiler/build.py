@@ -5,9 +5,8 @@ The class of workflow ``wf``::
     wf                      compound, initial; deep history ``wf___history`` (default: first step)
       wf__<step>            one state per step (loops are compounds holding their body steps)
       wf___error            error_handling: say the error, then its next_step or the end
-      wf___end              final: the run is over -> done.state.wf -> wf___done
     wf___suspended          a digression suspended the workflow; ``resume`` -> wf___history
-    wf___done               final
+    wf___done               final: every ending goes straight here (one hop, no done.state event)
 
 Events: ``ok`` (step succeeded; conditions and loops pick the target by guards named after their
 expressions), ``fail`` (-> on_error), ``message`` (targetless on waiting steps), ``webhook`` /
@@ -61,17 +60,15 @@ def definition(wf: WorkflowIR) -> Definition:
         "enter": ex.make_error_enter(wf),
         "on": {"ok": [{"target": wf.error_next or wf.end_state}]},
     }
-    inner[wf.end_state] = {"final": True, "enter": ex.make_end_enter(wf)}
     return {
         wf.root: {
             "initial": True,
             "states": inner,
             "history": {wf.history: {"type": "deep", "transitions": [{"target": wf.first}]}},
             "on": {"suspend": [{"target": wf.suspended}]},
-            "transitions": [{"event": f"done.state.{wf.root}", "target": wf.done}],
         },
         wf.suspended: {"on": {"resume": [{"target": wf.history}]}},
-        wf.done: {"final": True},
+        wf.done: {"final": True, "enter": ex.make_end_enter(wf)},
     }
 
 
@@ -151,6 +148,7 @@ def _loop_state(
 CLASS_FLAGS: dict[str, Any] = {
     "catch_errors_as_events": False,
     "allow_event_without_transition": True,
+    "atomic_configuration_update": True,
 }
 
 

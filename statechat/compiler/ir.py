@@ -104,6 +104,7 @@ class WorkflowIR:
     first: str
     error_state: str
     end_state: str
+    """The top-level final state: every ending of the workflow goes there directly."""
     root: str
     history: str
     suspended: str
@@ -134,7 +135,7 @@ def build_ir(
     wf = lw.workflow
     root = _ident(wf.workflow_id)
     error_state = f"{root}{SEP}_error"
-    end_state = f"{root}{SEP}_end"
+    end_state = f"{root}{SEP}_done"
     eh = wf.error_handling
     local_engine = engine
     if wf.templates:
@@ -213,7 +214,7 @@ def build_ir(
         root=root,
         history=f"{root}{SEP}_history",
         suspended=f"{root}{SEP}_suspended",
-        done=f"{root}{SEP}_done",
+        done=end_state,
         error_text=error_text,
         error_next=target(eh.next_step) if eh else None,
         slots=frozenset(slots),

@@ -21,6 +21,7 @@ from statechat.compiler.loader import (
 from statechat.compiler.schema import WAITING_TYPES, BotConfig, Workflow
 from statechat.compiler.templates import TemplateEngine
 from statechat.errors import CompileError, Problem
+from statechat.machines.pool import MachinePool
 from statechat.plugins.manager import PluginSet, get_plugin_manager
 
 
@@ -36,6 +37,8 @@ class CompiledBot:
     classes: dict[tuple[str, str], type[StateChart]] = field(default_factory=dict)
     """Classes by (workflow id, version hash)."""
     warnings: list[Problem] = field(default_factory=list)
+    pools: dict[tuple[str, str], MachinePool] = field(default_factory=dict)
+    """Idle machine instances by (workflow id, version hash)."""
 
     @property
     def config(self) -> BotConfig:
@@ -89,7 +92,9 @@ def compile_source(source: BotSource, plugins: PluginSet, *, validate: bool = Tr
     for lw in source.workflows:
         wf = build_ir(lw, engine, waiting)
         bot.workflows[wf.id] = wf
-        bot.classes[(wf.id, wf.version)] = build_class(wf, validate=validate)
+        cls = build_class(wf, validate=validate)
+        bot.classes[(wf.id, wf.version)] = cls
+        bot.pools[(wf.id, wf.version)] = MachinePool(cls)
     return bot
 
 

@@ -52,15 +52,26 @@ class CompiledTemplate:
     single: tuple[str | int, ...] | None = None
     """Path of the one placeholder when the text is exactly one placeholder."""
     _template: jinja2.Template | None = field(default=None, repr=False)
+    _parts: tuple[str | tuple[str | int, ...], ...] | None = field(default=None, repr=False)
+    """Literal text and placeholder paths, when the template is nothing but those."""
+    _url: bool = field(default=False, repr=False)
 
     def render(self, context: Mapping[str, Any]) -> str:
         """Render to text.
+
+        Templates made only of text and ``{{ path }}`` placeholders are rendered without Jinja2
+        when every placeholder resolves to a str/int/float/bool (same text Jinja2 would give);
+        anything else takes the full sandboxed Jinja2 path.
 
         Raises:
             TemplateRenderError: undefined names, sandbox violations, filter errors.
         """
         if self._template is None:
             return self.source
+        if self._parts is not None:
+            text = _fast_render(self._parts, context, self._url)
+            if text is not None:
+                return text
         try:
             return self._template.render(context)
         except jinja2.UndefinedError as exc:
@@ -83,6 +94,52 @@ class CompiledTemplate:
                     f"{_join(self.single)!r} is undefined"
                 ) from None
         return cur
+
+
+_SIMPLE_TYPES = (str, int, float, bool)
+
+
+def _fast_render(
+    parts: tuple[str | tuple[str | int, ...], ...], context: Mapping[str, Any], url: bool
+) -> str | None:
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        cur: Any = context
+        for key in part:
+            if isinstance(key, int):
+                if not (isinstance(cur, list) and -len(cur) <= key < len(cur)):
+                    return None
+            elif not (isinstance(cur, dict) and key in cur):
+                return None
+            cur = cur[key]
+        if type(cur) not in _SIMPLE_TYPES:
+            return None
+        out.append(_url_quote(cur) if url else str(cur))
+    return "".join(out)
+
+
+_FAST = re.compile(r"\{\{\s*(" + _PATH + r")\s*\}\}")
+
+
+def _simple_parts(source: str) -> tuple[str | tuple[str | int, ...], ...] | None:
+    """Split a Jinja2 source made only of text and ``{{ path }}`` into parts, else ``None``."""
+    parts: list[str | tuple[str | int, ...]] = []
+    pos = 0
+    for m in _FAST.finditer(source):
+        parts.append(source[pos : m.start()])
+        path = _split_path(m.group(1))
+        if any(isinstance(p, str) and p.startswith("_") for p in path):
+            return None  # the sandbox decides about private names
+        parts.append(path)
+        pos = m.end()
+    parts.append(source[pos:])
+    literal = "".join(p for p in parts if isinstance(p, str))
+    if any(marker in literal for marker in ("{{", "}}", "{%", "%}", "{#", "#}")):
+        return None
+    return tuple(p for p in parts if p != "")
 
 
 def _url_quote(value: Any) -> str:
@@ -151,7 +208,7 @@ class TemplateEngine:
             template = env.from_string(source)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateSyntax(exc.message or "invalid template", exc.lineno) from None
-        return CompiledTemplate(text, names, single, template)
+        return CompiledTemplate(text, names, single, template, _simple_parts(source), url)
 
     def compile_named(self, name: str) -> CompiledTemplate:
         """Compile the named template (``template: NAME``).

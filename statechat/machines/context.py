@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -23,14 +23,23 @@ class ExecutionContext:
         workflow_id: str | None = None,
         integrations: Mapping[str, Any] | None = None,
         turn: int = 0,
+        transitions: Sequence[Any] = (),
     ) -> None:
         self.session_id = session_id
         self.user_id = user_id
         self.variables: dict[str, Any] = variables if variables is not None else {}
-        self.step_history: list[dict[str, Any]] = step_history if step_history is not None else []
+        self._step_history = step_history
+        self._transitions: Sequence[Any] = transitions
         self.workflow_id = workflow_id
         self.turn = turn
         self._integrations: Mapping[str, Any] = integrations or {}
+
+    @property
+    def step_history(self) -> list[dict[str, Any]]:
+        """The steps entered in this turn so far, oldest first (built when first read)."""
+        if self._step_history is None:
+            self._step_history = [t.as_dict() for t in self._transitions]
+        return self._step_history
 
     def get_variable(self, name: str, default: Any = None) -> Any:
         """A session variable, or ``default``."""

@@ -34,7 +34,7 @@ class Transition:
     time: float
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form (what the snapshot stores)."""
+        """Readable form (``step_history`` of the execution context, the session API)."""
         return {
             "workflow": self.workflow,
             "step": self.step,
@@ -43,6 +43,19 @@ class Transition:
             "outcome": self.outcome,
             "time": round(self.time, 3),
         }
+
+    def row(self, turn: int) -> list[Any]:
+        """Compact form kept in snapshots, in the order of :data:`HISTORY_FIELDS`."""
+        return [turn, round(self.time, 3), self.workflow, self.step, self.event, self.source, self.outcome]
+
+
+#: Field names of a compact history row in a snapshot.
+HISTORY_FIELDS = ("turn", "time", "workflow", "step", "event", "source", "outcome")
+
+
+def history_dicts(rows: list[list[Any]]) -> list[dict[str, Any]]:
+    """Snapshot history rows as readable dicts."""
+    return [dict(zip(HISTORY_FIELDS, r, strict=False)) for r in rows]
 
 
 @dataclass
@@ -67,6 +80,10 @@ class TurnContext:
     payload: Any = None
     """The payload of the webhook event being delivered in this turn."""
     now: float = field(default_factory=time.time)
+    borrowed: list[tuple[Any, Any]] = field(default_factory=list)
+    """(pool, machine) pairs this turn took from machine pools; given back when it ends."""
+    initial: dict[str, Any] = field(default_factory=dict)
+    """Variables given by the caller for a workflow this turn starts."""
     last_vars: dict[str, Any] = field(default_factory=dict)
     """Variables of the last workflow run that ended in this turn."""
 

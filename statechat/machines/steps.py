@@ -645,7 +645,7 @@ def make_end_enter(wf: WorkflowIR) -> Callback:
 
     async def enter(machine: Any, event: Any = None, source: Any = None) -> None:
         frame: Frame = machine.model
-        record(frame.turn, wf, "_end", event, source)
+        record(frame.turn, wf, "_done", event, source)
         frame.waiting_for = None
         if frame.ended is None:
             frame.ended = "completed"

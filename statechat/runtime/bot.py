@@ -24,7 +24,7 @@ from statechat.compiler.pipeline import CompiledBot, compile_source, source_from
 from statechat.compiler.loader import load_bot
 from statechat.compiler.schema import BotConfig, Workflow
 from statechat.errors import CompileError, StatechatError, StoreError, UsageError
-from statechat.machines.model import Frame, TurnContext, TurnLimitExceeded
+from statechat.machines.model import Frame, TurnContext, TurnLimitExceeded, history_dicts
 from statechat.machines.steps import maybe_await
 from statechat.nlu import NLUResult
 from statechat.plugins.manager import PluginSet, get_plugin_manager
@@ -32,10 +32,13 @@ from statechat.runtime.services import Services
 from statechat.runtime.session import FrameSlot, IncompatibleSnapshot, Session
 from statechat.runtime.turn import TurnResult
 from statechat.stores import DEFAULT_STORE, Store, open_store
+from statechat.stores.base import UNCHANGED
 
 log = logging.getLogger("statechat")
 
 MAX_ID_CHARS = 200
+#: Sessions kept decoded in memory between their turns (least recently used dropped first).
+SESSION_CACHE_SIZE = 10_000
 CANCEL_INTENT = "cancel"
 
 
@@ -52,6 +55,8 @@ class Bot:
         self._opened = False
         self._open_lock = asyncio.Lock()
         self._http: aiohttp.ClientSession | None = None
+        self._sessions: dict[str, Session] = {}
+        """Sessions as this process last saved them (checked against the store every turn)."""
 
     # ------------------------------------------------------------------ construction
 
@@ -143,11 +148,13 @@ class Bot:
         intent: str | None = None,
         entities: Mapping[str, Any] | None = None,
         workflow_id: str | None = None,
+        variables: Mapping[str, Any] | None = None,
     ) -> TurnResult:
         """Run one turn for a user message.
 
         ``nlu`` skips the NLU plugins; ``intent``/``entities`` fill or override what NLU found;
-        ``workflow_id`` starts that workflow when nothing is active (the seed's execute call).
+        ``workflow_id`` starts that workflow when nothing is active (the seed's execute call);
+        ``variables`` are merged into the variables of a workflow this turn starts.
 
         Raises:
             UsageError: bad arguments (empty ids, text over ``limits.max_message_chars``,
@@ -186,8 +193,12 @@ class Bot:
                     confidence=1.0 if intent is not None else nlu.confidence,
                 )
             rt.message = nlu
-            result = await self._run_turn(session, rt, workflow_id)
-            await self._save(session, rt)
+            rt.initial = dict(variables or {})
+            try:
+                result = await self._run_turn(session, rt, workflow_id)
+                await self._save(session, rt)
+            finally:
+                _give_back(session, rt)
         await self._after_turn(session, rt, result)
         return result
 
@@ -213,20 +224,28 @@ class Bot:
             rt = self._turn_context(session, user_id or session.user_id)
             rt.message = NLUResult(text="", intent=None)
             rt.payload = payload
-            slot = session.active
-            handled = False
-            if slot is not None and slot.data.get("waiting_for") == f"event:{name}":
-                sm = await self._machine(session, slot, rt)
-                if sm is not None:
-                    await self._send(session, slot, rt, "webhook")
-                    await self._settle(session, rt)
-                    handled = True
-            if not handled:
-                rt.pending_events[name] = payload
-            result = self._result(session, rt, completed=False)
-            await self._save(session, rt)
+            try:
+                result = await self._run_event(session, rt, name, payload)
+                await self._save(session, rt)
+            finally:
+                _give_back(session, rt)
         await self._after_turn(session, rt, result)
         return result
+
+    async def _run_event(
+        self, session: Session, rt: TurnContext, name: str, payload: Any
+    ) -> TurnResult:
+        slot = session.active
+        completed = False
+        try:
+            if slot is not None and slot.data.get("waiting_for") == f"event:{name}":
+                await self._send(session, slot, rt, "webhook")
+                completed = await self._settle(session, rt)
+            else:
+                rt.pending_events[name] = payload
+        except TurnLimitExceeded as exc:
+            completed = self._abort(session, rt, exc)
+        return self._result(session, rt, completed=completed)
 
     async def get_session(self, session_id: str) -> dict[str, Any] | None:
         """The stored snapshot of a session plus its current state, or ``None``."""
@@ -250,7 +269,7 @@ class Bot:
             "workflow_id": top.workflow_id if top else None,
             "stack": [s.workflow_id for s in session.stack],
             "variables": _public(top.data.get("vars", {})) if top else {},
-            "history": session.history,
+            "history": history_dicts(session.history),
             "updated": session.updated,
         }
 
@@ -275,16 +294,38 @@ class Bot:
             raise StoreError(f"session store unavailable: {type(exc).__name__}: {exc}") from exc
 
     async def _load(self, session_id: str, user_id: str) -> Session:
-        session = Session.from_snapshot(session_id, await self._load_snapshot(session_id))
+        """The session, from this process's cache when the store is still at the cached turn.
+
+        The cached object is taken out for the turn and put back only after a successful save,
+        so a failed turn can never leave a half-updated session behind.
+        """
+        cached = self._sessions.pop(session_id, None)
+        try:
+            if cached is not None:
+                snap = await self.store.load_if_changed(session_id, cached.turn)
+            else:
+                snap = await self.store.load(session_id)
+        except StatechatError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"session store unavailable: {type(exc).__name__}: {exc}") from exc
+        session = cached if snap is UNCHANGED and cached is not None else None
+        if session is None:
+            session = Session.from_snapshot(session_id, snap)
         if user_id:
             session.user_id = user_id
         return session
+
+    def _remember(self, session: Session) -> None:
+        self._sessions[session.session_id] = session
+        if len(self._sessions) > SESSION_CACHE_SIZE:
+            self._sessions.pop(next(iter(self._sessions)))
 
     async def _save(self, session: Session, rt: TurnContext) -> None:
         session.turn = rt.turn
         session.updated = rt.now
         limit = self.config.limits.max_history
-        session.history.extend({"turn": rt.turn, **t.as_dict()} for t in rt.transitions)
+        session.history.extend(t.row(rt.turn) for t in rt.transitions)
         if len(session.history) > limit:
             del session.history[: len(session.history) - limit]
         ttl = self._ttl(session)
@@ -300,6 +341,7 @@ class Bot:
         except Exception as exc:
             raise StoreError(f"session store unavailable: {type(exc).__name__}: {exc}") from exc
         session.stored_turn = session.turn
+        self._remember(session)
 
     def _ttl(self, session: Session) -> float:
         timeouts = [
@@ -399,11 +441,13 @@ class Bot:
     async def _start(self, session: Session, rt: TurnContext, workflow_id: str) -> None:
         wf = self.compiled.workflows[workflow_id]
         variables = dict(wf.workflow.variables)
+        variables.update(rt.initial)
         variables.update({k: v for k, v in rt.message.entities.items() if k in wf.slots})
         frame = Frame(wf.id, wf.version, variables, run=f"{session.session_id}:{rt.turn}")
         frame.rt = rt
-        cls = self.compiled.classes[(wf.id, wf.version)]
-        sm = cls(model=frame)
+        pool = self.compiled.pools[(wf.id, wf.version)]
+        sm = pool.acquire(frame)
+        rt.borrowed.append((pool, sm))
         slot = FrameSlot(
             {"workflow": wf.id, "version": wf.version, "run": frame.run, "started": rt.now},
             sm,
@@ -425,13 +469,13 @@ class Bot:
             slot.frame.rt = rt
             return slot.machine
         wf = self.compiled.workflows.get(slot.workflow_id)
-        cls = self.compiled.classes.get((slot.workflow_id, slot.version))
-        if cls is None and wf is not None:
-            cls = self.compiled.classes[(wf.id, wf.version)]
+        pool = self.compiled.pools.get((slot.workflow_id, slot.version))
+        if pool is None and wf is not None:
+            pool = self.compiled.pools[(wf.id, wf.version)]
             slot.data["version"] = wf.version
-        if cls is not None:
+        if pool is not None:
             try:
-                return slot.restore(cls, rt)
+                return slot.restore(pool, rt)
             except IncompatibleSnapshot:
                 pass
         session.stack.remove(slot)
@@ -585,6 +629,15 @@ class Bot:
                 await maybe_await(value)
         except Exception:
             log.exception("observer hook %s failed", hook)
+
+
+def _give_back(session: Session, rt: TurnContext) -> None:
+    """End of turn: snapshots hold the truth again; machines go back to their pools."""
+    for slot in session.stack:  # saved snapshots were synced by to_snapshot()
+        slot.machine = slot.frame = None
+    for pool, sm in rt.borrowed:
+        pool.release(sm)
+    rt.borrowed.clear()
 
 
 def _check_id(what: str, value: Any) -> None:

@@ -59,10 +59,10 @@ class Services:
             rt.session_id,
             rt.user_id,
             frame.vars,
-            [t.as_dict() for t in rt.transitions],
             workflow_id=frame.workflow_id,
             integrations=self.integrations,
             turn=rt.turn,
+            transitions=rt.transitions,
         )
 
     def bind_http(self, session: aiohttp.ClientSession) -> None:

@@ -10,6 +10,7 @@ from statemachine import StateChart
 from statemachine.orderedset import OrderedSet
 
 from statechat.machines.model import Frame, TurnContext
+from statechat.machines.pool import MachinePool
 
 #: Version of the snapshot document; bump when its shape changes.
 SNAPSHOT_FORMAT = 1
@@ -50,12 +51,13 @@ class FrameSlot:
         self.data["waiting_for"] = frame.waiting_for
         self.data["ended"] = frame.ended
 
-    def restore(self, cls: type[StateChart], rt: TurnContext) -> StateChart:
+    def restore(self, pool: MachinePool, rt: TurnContext) -> StateChart:
         """A machine in this slot's saved configuration (enter actions are not re-run).
 
         Raises:
-            IncompatibleSnapshot: a saved state id does not exist in ``cls``.
+            IncompatibleSnapshot: a saved state id does not exist in the pool's class.
         """
+        cls = pool.cls
         d = self.data
         config: list[str] = d["configuration"]
         history: dict[str, list[str]] = d.get("history") or {}
@@ -70,7 +72,8 @@ class FrameSlot:
         frame.ended = d.get("ended")
         frame.state = config[0] if len(config) == 1 else OrderedSet(config)
         frame.rt = rt
-        sm = cls(model=frame)
+        sm = pool.acquire(frame)
+        rt.borrowed.append((pool, sm))
         sm.history_values.update({h: [states_map[v] for v in vs] for h, vs in history.items()})
         self.machine, self.frame = sm, frame
         return sm

@@ -9,6 +9,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 
+#: What :meth:`Store.load_if_changed` returns when the stored turn is the one the caller knows.
+UNCHANGED: Any = type("Unchanged", (), {"__repr__": lambda self: "UNCHANGED"})()
+
+
 class Store(abc.ABC):
     """Where sessions live between turns.
 
@@ -33,6 +37,17 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def load(self, session_id: str) -> dict[str, Any] | None:
         """The session's snapshot, or ``None``."""
+
+    async def load_if_changed(self, session_id: str, known_turn: int) -> Any:
+        """``UNCHANGED`` if the stored snapshot is at ``known_turn``, else what ``load`` gives.
+
+        Lets a process that cached a session skip decoding it; stores override this with a
+        cheaper check of the stored turn.
+        """
+        snap = await self.load(session_id)
+        if snap is not None and snap.get("turn") == known_turn:
+            return UNCHANGED
+        return snap
 
     @abc.abstractmethod
     async def save(

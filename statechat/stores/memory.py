@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from statechat.errors import ConflictError
-from statechat.stores.base import Store
+from statechat.stores import codec
+from statechat.stores.base import UNCHANGED, Store
 
 
 class MemoryStore(Store):
-    """Keeps each snapshot as JSON text, exactly as a persistent store would."""
+    """Keeps each snapshot encoded as JSON, exactly as a persistent store would."""
 
     def __init__(self, url: str = "memory://") -> None:
         super().__init__()
         self.url = url
-        self._data: dict[str, tuple[int, str, float | None]] = {}
+        self._data: dict[str, tuple[int, bytes, float | None]] = {}
 
     async def load(self, session_id: str) -> dict[str, Any] | None:
         """The stored snapshot (expired ones are gone)."""
@@ -26,8 +26,14 @@ class MemoryStore(Store):
         if item[2] is not None and item[2] < time.time():
             del self._data[session_id]
             return None
-        snap: dict[str, Any] = json.loads(item[1])
-        return snap
+        return codec.loads(item[1])
+
+    async def load_if_changed(self, session_id: str, known_turn: int) -> Any:
+        """Compare the stored turn without decoding the snapshot."""
+        item = self._data.get(session_id)
+        if item is not None and item[0] == known_turn and (item[2] is None or item[2] >= time.time()):
+            return UNCHANGED
+        return await self.load(session_id)
 
     async def save(
         self,
@@ -45,8 +51,8 @@ class MemoryStore(Store):
                 f"session {session_id!r} is at turn {stored}, not {expected_turn}: "
                 "another writer got there first"
             )
-        text = json.dumps(snapshot, separators=(",", ":"))
-        self._data[session_id] = (int(snapshot["turn"]), text, time.time() + ttl if ttl else None)
+        data = codec.dumps(snapshot)
+        self._data[session_id] = (int(snapshot["turn"]), data, time.time() + ttl if ttl else None)
 
     async def delete(self, session_id: str) -> None:
         """Forget a session."""
@@ -59,4 +65,4 @@ class MemoryStore(Store):
     def size(self, session_id: str) -> int:
         """Bytes of a session's stored snapshot (0 if none)."""
         item = self._data.get(session_id)
-        return len(item[1].encode()) if item else 0
+        return len(item[1]) if item else 0

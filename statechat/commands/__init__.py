@@ -1,0 +1,1 @@
+"""Subcommands of the ``statechat`` CLI, one module each (see :mod:`statechat.cli`)."""
