@@ -94,8 +94,15 @@ def _check_id(loop: StepIR) -> str:
     return f"{loop.state}___check"
 
 
+def _failure_target(wf: WorkflowIR, step: StepIR) -> str:
+    """on_error; else, for ``critical: false``, where success would continue; else error_handling."""
+    if step.spec.on_error is None and not step.spec.critical and step.type != "condition":
+        return _continue_target(wf, step)
+    return step.on_error
+
+
 def _step_state(wf: WorkflowIR, step: StepIR) -> Definition:
-    on: dict[str, list[Definition]] = {"fail": [{"target": step.on_error}]}
+    on: dict[str, list[Definition]] = {"fail": [{"target": _failure_target(wf, step)}]}
     state: Definition = {"enter": ex.make_enter(wf, step), "on": on}
     if step.type == "condition":
         expr = step.expression.source if step.expression else "?"
@@ -115,7 +122,9 @@ def _step_state(wf: WorkflowIR, step: StepIR) -> Definition:
         on["message"] = [{"target": None, "on": ex.make_message_handler(wf, step)}]
     if step.type == "webhook":
         on["webhook"] = [{"target": None, "on": ex.make_webhook_handler(wf, step)}]
-        on["timeout"] = [{"target": step.on_error, "on": ex.make_timeout_handler(wf, step)}]
+        on["timeout"] = [
+            {"target": _failure_target(wf, step), "on": ex.make_timeout_handler(wf, step)}
+        ]
     return state
 
 
@@ -135,7 +144,7 @@ def _loop_state(
                     {"target": step.body_steps[0] if step.body_steps else _check_id(step), "cond": again},
                     {"target": _continue_target(wf, step), "cond": done},
                 ],
-                "fail": [{"target": step.on_error}],
+                "fail": [{"target": _failure_target(wf, step)}],
             },
         }
     }

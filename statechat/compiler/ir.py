@@ -145,7 +145,7 @@ def build_ir(
     for s in wf.steps:
         if s.type == StepType.LOOP:
             for b in s.loop_steps or []:
-                containers[b] = s.id
+                containers.setdefault(b, s.id)  # the first loop listing a step owns it
 
     def target(step_id: str | None) -> str | None:
         return state_id(wf.workflow_id, step_id) if step_id else None
@@ -157,8 +157,6 @@ def build_ir(
             continue
         sid = state_id(wf.workflow_id, s.id)
         on_error = target(s.on_error) or error_state
-        if not s.critical and s.on_error is None:
-            on_error = target(s.next_step) or end_state
         ir = StepIR(
             id=s.id,
             type=s.type_name,

@@ -139,11 +139,12 @@ def _scalar(node: yaml.Node) -> Any:
     constructor = getattr(_constructors, "c", None)
     if constructor is None:
         constructor = _constructors.c = yaml.constructor.SafeConstructor()
-        constructor.yaml_constructors = yaml.SafeLoader.yaml_constructors
     try:
         return constructor.construct_object(node, deep=True)
     except yaml.YAMLError as exc:
         raise _Located(str(getattr(exc, "problem", exc)), node) from exc
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. 2020-13-45, !!int abc
+        raise _Located(f"invalid value {node.value!r}: {exc}", node) from exc
     finally:
         constructor.constructed_objects.clear()
         constructor.recursive_objects.clear()
@@ -166,7 +167,9 @@ def parse_text(text: str, file: str) -> tuple[Any, SourceMap]:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        loc = SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file)
+        loc = (
+            SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file)
+        )
         msg = f"invalid YAML: {exc.problem or exc.context}"
         raise CompileError([Problem(msg, loc, code="yaml_syntax")]) from None
     except yaml.YAMLError as exc:
@@ -198,9 +201,7 @@ def parse_text(text: str, file: str) -> tuple[Any, SourceMap]:
 
 
 def _too_deep(file: str) -> Problem:
-    return Problem(
-        "the document is nested too deeply", SourceLocation(file), code="yaml_syntax"
-    )
+    return Problem("the document is nested too deeply", SourceLocation(file), code="yaml_syntax")
 
 
 def read_text(path: Path) -> str:
@@ -222,10 +223,18 @@ def read_text(path: Path) -> str:
             )
         raw = path.read_bytes()
     except OSError as exc:
-        raise CompileError([Problem(f"cannot read file: {exc.strerror}", SourceLocation(file))]) from None
+        raise CompileError(
+            [Problem(f"cannot read file: {exc.strerror}", SourceLocation(file))]
+        ) from None
     if b"\x00" in raw:
         raise CompileError(
-            [Problem("binary data, not a YAML or JSON text file", SourceLocation(file), code="encoding")]
+            [
+                Problem(
+                    "binary data, not a YAML or JSON text file",
+                    SourceLocation(file),
+                    code="encoding",
+                )
+            ]
         )
     try:
         return raw.decode("utf-8-sig")
@@ -446,7 +455,9 @@ def load_bot(path: str | os.PathLike[str], env: Mapping[str, str] | None = None)
     p = Path(path)
     bot = BotSource(root=str(p))
     if not p.exists():
-        bot.problems.append(Problem("no such file or directory", SourceLocation(str(p)), code="io"))
+        bot.problems.append(
+            Problem("no such file or directory", SourceLocation(str(p)), code="io")
+        )
         return bot
     if p.is_dir():
         files = sorted(

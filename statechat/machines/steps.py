@@ -157,6 +157,12 @@ def make_loop_check(wf: WorkflowIR, step: StepIR) -> Callback:
     expression = step.expression
     assert expression is not None
     limit = step.spec.max_iterations
+    # slots filled in the body are asked again on every iteration
+    body_slots = [
+        s.spec.slot
+        for s in wf.steps.values()
+        if s.container == step.id and s.type == "slot_fill" and s.spec.slot
+    ]
 
     async def check(machine: Any) -> None:
         frame: Frame = machine.model
@@ -173,6 +179,9 @@ def make_loop_check(wf: WorkflowIR, step: StepIR) -> Callback:
         if go:
             iterations[step.id] = count + 1
             frame.vars["loop_index"] = count
+            if count:
+                for slot in body_slots:
+                    frame.vars.pop(slot, None)
         frame.vars["_branch"] = go
         await machine.raise_("ok")
 
@@ -369,7 +378,7 @@ def _enter_slot_fill(wf: WorkflowIR, step: StepIR) -> Callback:
         rt = _enter_prologue(frame, wf, step, event, source)
         _set_attempt(frame, step, 0)
         try:
-            if frame.vars.get(slot) is not None:
+            if frame.vars.get(slot) not in (None, ""):
                 result = await _validate(frame, rt, step, frame.vars[slot])
                 if isinstance(result, Valid):
                     frame.vars[slot] = result.value

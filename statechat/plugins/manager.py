@@ -141,6 +141,11 @@ def get_plugin_manager(
         dists[name] = ("statechat", own)
     for obj in extra:
         _register(pm, obj, _plugin_name(obj))
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = pm.get_name(exc.plugin) or _plugin_name(exc.plugin)
+        raise PluginError(f"plugin {name!r} implements an unknown hook: {exc}") from exc
     return PluginSet(pm, dists)
 
 
@@ -190,7 +195,7 @@ def _collect(pm: pluggy.PluginManager, kind: Kind, registry: Registry) -> None:
 
 def _check_value(kind: Kind, name: str, value: Any, plugin: str) -> None:
     if kind == "actions" and not inspect.iscoroutinefunction(value):
-        if not (callable(value) and inspect.iscoroutinefunction(getattr(value, "__call__", None))):
+        if not inspect.iscoroutinefunction(getattr(value, "__call__", None)):
             raise PluginError(
                 f"plugin {plugin!r}: action {name!r} must be an async function "
                 f"(async def handler(ctx, **parameters))"

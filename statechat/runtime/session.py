@@ -63,7 +63,7 @@ class FrameSlot:
         history: dict[str, list[str]] = d.get("history") or {}
         states_map = cls.states_map
         missing = [v for v in config if v not in states_map] + [
-            v for h, vs in history.items() for v in [h, *vs] if v not in states_map
+            v for vs in history.values() for v in vs if v not in states_map
         ]
         if missing or not config:
             raise IncompatibleSnapshot(f"unknown states {missing}")
