@@ -62,6 +62,7 @@ class _Handlers:
     """The engine's registered action handlers as an ordinary plugin."""
 
     __name__ = "orchestrator_actions"
+    statechat_override = True  # register_action_handler replaces a plugin's action of that name
 
     def __init__(self) -> None:
         self.handlers: dict[str, ActionHandler] = {}

@@ -178,10 +178,15 @@ def _collect(pm: pluggy.PluginManager, kind: Kind, registry: Registry) -> None:
     # call order: later-registered and tryfirst impls first; built-ins (trylast) last
     for impl in reversed(caller.get_hookimpls()):
         plugin = impl.plugin_name
+        override = bool(getattr(impl.plugin, "statechat_override", False))
 
-        def register(name: str, value: Any, *, _plugin: str = plugin) -> None:
+        def register(
+            name: str, value: Any, *, _plugin: str = plugin, _override: bool = override
+        ) -> None:
             _check_value(kind, name, value, _plugin)
-            registry.add(kind, name, value, _plugin, builtin=_plugin in DEFAULT_PLUGINS)
+            registry.add(
+                kind, name, value, _plugin, builtin=_plugin in DEFAULT_PLUGINS, override=_override
+            )
 
         try:
             impl.function(**({"register": register} if impl.argnames else {}))

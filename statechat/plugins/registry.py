@@ -50,21 +50,36 @@ class Registry:
     by_kind: dict[str, dict[str, Contribution]] = field(
         default_factory=lambda: {k: {} for k in KINDS}
     )
+    overrides: set[tuple[str, str]] = field(default_factory=set)
+    """(kind, name) pairs registered with ``override``: later registrations give way."""
     builtins: set[str] = field(default_factory=set)
     """Names of the built-in plugins (their contributions can be replaced)."""
 
     def add(
-        self, kind: Kind, name: str, value: Any, plugin: str, *, builtin: bool = False
+        self,
+        kind: Kind,
+        name: str,
+        value: Any,
+        plugin: str,
+        *,
+        builtin: bool = False,
+        override: bool = False,
     ) -> None:
         """Record a contribution; a name taken by another plugin is a :class:`PluginError`.
 
-        Built-in contributions give way: a plugin may replace a built-in name.
+        Built-in contributions give way: a plugin may replace a built-in name. ``override``
+        replaces whatever is registered (explicit registrations such as the seed's
+        ``register_action_handler``).
         """
         if not isinstance(name, str) or not name:
             raise PluginError(f"plugin {plugin!r}: {kind} names must be non-empty strings")
         table = self.by_kind[kind]
         existing = table.get(name)
-        if existing is not None and builtin:
+        if override:
+            self.overrides.add((kind, name))
+            table[name] = Contribution(name, value, plugin)
+            return
+        if existing is not None and (builtin or (kind, name) in self.overrides):
             return
         if existing is not None and existing.plugin in self.builtins:
             table[name] = Contribution(name, value, plugin)
