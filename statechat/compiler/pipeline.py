@@ -1,4 +1,4 @@
-"""The compiler's phases end to end: load -> validate -> check -> IR -> StateChart classes."""
+"""The compiler's phases end to end: load -> validate -> check -> IR -> StateChart[Any] classes."""
 
 from __future__ import annotations
 
@@ -27,14 +27,14 @@ from statechat.plugins.manager import PluginSet, get_plugin_manager
 
 @dataclass
 class CompiledBot:
-    """Every workflow of a bot compiled: IR and StateChart class per workflow version."""
+    """Every workflow of a bot compiled: IR and StateChart[Any] class per workflow version."""
 
     source: BotSource
     plugins: PluginSet
     engine: TemplateEngine
     workflows: dict[str, WorkflowIR] = field(default_factory=dict)
     """The current version of each workflow, by workflow id."""
-    classes: dict[tuple[str, str], type[StateChart]] = field(default_factory=dict)
+    classes: dict[tuple[str, str], type[StateChart[Any]]] = field(default_factory=dict)
     """Classes by (workflow id, version hash)."""
     warnings: list[Problem] = field(default_factory=list)
     pools: dict[tuple[str, str], MachinePool] = field(default_factory=dict)
@@ -45,7 +45,7 @@ class CompiledBot:
         """The bot configuration (``statechat.yaml``)."""
         return self.source.config
 
-    def machine_class(self, workflow_id: str, version: str | None = None) -> type[StateChart]:
+    def machine_class(self, workflow_id: str, version: str | None = None) -> type[StateChart[Any]]:
         """The class of a workflow (its current version unless ``version`` is given)."""
         wf = self.workflows[workflow_id]
         return self.classes[(workflow_id, version or wf.version)]

@@ -6,13 +6,13 @@ Unknown keys are rejected everywhere (typo safety). Field names and defaults fol
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
-class StepType(str, Enum):
+class StepType(StrEnum):
     """The ten built-in step types (plugins may add more through ``register_step_types``)."""
 
     AUTH = "auth"

@@ -8,10 +8,10 @@ one placeholder can be resolved to the variable's own value (type-preserving req
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from jinja2 import meta

@@ -20,12 +20,12 @@ POOL_SIZE = 64
 class MachinePool:
     """Idle instances of one workflow class."""
 
-    def __init__(self, cls: type[StateChart], size: int = POOL_SIZE) -> None:
+    def __init__(self, cls: type[StateChart[Any]], size: int = POOL_SIZE) -> None:
         self.cls = cls
         self.size = size
-        self._idle: list[StateChart] = []
+        self._idle: list[StateChart[Any]] = []
 
-    def acquire(self, model: Any) -> StateChart:
+    def acquire(self, model: Any) -> StateChart[Any]:
         """An instance bound to ``model``; its ``state`` is the configuration to run from.
 
         With ``model.state`` unset, the caller activates the initial state as for a new instance.
@@ -37,14 +37,14 @@ class MachinePool:
         sm.model = model
         config = sm._config
         config._model = model
-        config._invalidate()
+        config._invalidate()  # type: ignore[no-untyped-call]
         sm.history_values = {}
         engine.running = True
         if model.state is None:
             engine.start()
         return sm
 
-    def release(self, sm: StateChart) -> None:
+    def release(self, sm: StateChart[Any]) -> None:
         """Give an instance back (only if it is idle: no pending events)."""
         engine = sm._engine
         if (

@@ -405,7 +405,7 @@ def _message_slot_fill(wf: WorkflowIR, step: StepIR) -> Callback:
         frame: Frame = machine.model
         rt = frame.turn
         entities = rt.message.entities
-        value = entities[slot] if slot in entities else rt.message.text
+        value = entities.get(slot, rt.message.text)
         try:
             result = await _validate(frame, rt, step, value)
         except Exception as exc:

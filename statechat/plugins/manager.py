@@ -200,7 +200,8 @@ def _collect(pm: pluggy.PluginManager, kind: Kind, registry: Registry) -> None:
 
 def _check_value(kind: Kind, name: str, value: Any, plugin: str) -> None:
     if kind == "actions" and not inspect.iscoroutinefunction(value):
-        if not inspect.iscoroutinefunction(getattr(value, "__call__", None)):
+        call = type(value).__call__ if callable(value) else None
+        if not inspect.iscoroutinefunction(call):
             raise PluginError(
                 f"plugin {plugin!r}: action {name!r} must be an async function "
                 f"(async def handler(ctx, **parameters))"

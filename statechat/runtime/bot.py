@@ -20,8 +20,8 @@ import aiohttp
 from statemachine import StateChart
 
 from statechat.compiler.ir import WorkflowIR
-from statechat.compiler.pipeline import CompiledBot, compile_source, source_from_workflows
 from statechat.compiler.loader import load_bot
+from statechat.compiler.pipeline import CompiledBot, compile_source, source_from_workflows
 from statechat.compiler.schema import BotConfig, Workflow
 from statechat.errors import CompileError, StatechatError, StoreError, UsageError
 from statechat.machines.model import Frame, TurnContext, TurnLimitExceeded, history_dicts
@@ -96,8 +96,8 @@ class Bot:
         compiled = compile_source(source_from_workflows(workflows, config), ps)
         return cls(compiled, store)
 
-    def machine_class(self, workflow_id: str) -> type[StateChart]:
-        """The compiled StateChart class of a workflow (its current version)."""
+    def machine_class(self, workflow_id: str) -> type[StateChart[Any]]:
+        """The compiled StateChart[Any] class of a workflow (its current version)."""
         return self.compiled.machine_class(workflow_id)
 
     @property
@@ -377,7 +377,9 @@ class Bot:
             log.exception("NLU plugin failed; treating the message as plain text")
             rt.errors.append(("", "nlu", exc))
             result = None
-        if result is None:
+        if not isinstance(result, NLUResult):
+            if result is not None:
+                log.error("parse_message returned %r, not an NLUResult; ignoring it", result)
             return NLUResult(text=text)
         if not result.text:
             result.text = text
@@ -458,7 +460,7 @@ class Bot:
 
     async def _machine(
         self, session: Session, slot: FrameSlot, rt: TurnContext
-    ) -> StateChart | None:
+    ) -> StateChart[Any] | None:
         """The live machine of a stack slot, restored from its snapshot if needed.
 
         A slot whose workflow version is gone moves to the current version if all its states

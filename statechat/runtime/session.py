@@ -25,7 +25,7 @@ class FrameSlot:
     """One workflow run on the session's stack: its snapshot, and its machine while live."""
 
     data: dict[str, Any]
-    machine: StateChart | None = None
+    machine: StateChart[Any] | None = None
     frame: Frame | None = None
 
     @property
@@ -51,7 +51,7 @@ class FrameSlot:
         self.data["waiting_for"] = frame.waiting_for
         self.data["ended"] = frame.ended
 
-    def restore(self, pool: MachinePool, rt: TurnContext) -> StateChart:
+    def restore(self, pool: MachinePool, rt: TurnContext) -> StateChart[Any]:
         """A machine in this slot's saved configuration (enter actions are not re-run).
 
         Raises:
@@ -89,7 +89,8 @@ class Session:
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     stack: list[FrameSlot] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[list[Any]] = field(default_factory=list)
+    """Compact state-history rows (see :data:`statechat.machines.model.HISTORY_FIELDS`)."""
     pending_events: dict[str, Any] = field(default_factory=dict)
     effects: dict[str, Any] = field(default_factory=dict)
     stored_turn: int | None = None
