@@ -37,6 +37,8 @@ class CompiledBot:
     classes: dict[tuple[str, str], type[StateChart[Any]]] = field(default_factory=dict)
     """Classes by (workflow id, version hash)."""
     warnings: list[Problem] = field(default_factory=list)
+    versions: dict[tuple[str, str], WorkflowIR] = field(default_factory=dict)
+    """Every loaded version of every workflow (older ones stay while sessions use them)."""
     pools: dict[tuple[str, str], MachinePool] = field(default_factory=dict)
     """Idle machine instances by (workflow id, version hash)."""
 
@@ -92,6 +94,7 @@ def compile_source(source: BotSource, plugins: PluginSet, *, validate: bool = Tr
     for lw in source.workflows:
         wf = build_ir(lw, engine, waiting)
         bot.workflows[wf.id] = wf
+        bot.versions[(wf.id, wf.version)] = wf
         cls = build_class(wf, validate=validate)
         bot.classes[(wf.id, wf.version)] = cls
         bot.pools[(wf.id, wf.version)] = MachinePool(cls)

@@ -6,7 +6,6 @@ handed to each integration with :meth:`HttpIntegration.bind`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -77,7 +76,7 @@ class HttpIntegration:
             ) as resp:
                 body = await resp.read()
                 status = resp.status
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise IntegrationError(
                 f"{self.name}: {method} {endpoint} timed out after {limit.total:g}s"
             ) from None

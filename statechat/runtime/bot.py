@@ -55,6 +55,7 @@ class Bot:
         self._opened = False
         self._open_lock = asyncio.Lock()
         self._http: aiohttp.ClientSession | None = None
+        self._origin: tuple[str | os.PathLike[str], Mapping[str, str] | None] | None = None
         self._sessions: dict[str, Session] = {}
         """Sessions as this process last saved them (checked against the store every turn)."""
 
@@ -79,7 +80,43 @@ class Bot:
         ps = get_plugin_manager(plugins)
         source = load_bot(path, env)
         compiled = compile_source(source, ps)
-        return cls(compiled, store or compiled.config.store or DEFAULT_STORE)
+        bot = cls(compiled, store or compiled.config.store or DEFAULT_STORE)
+        bot._origin = (path, env)
+        return bot
+
+    def reload(self) -> list[str]:
+        """Recompile the workflows from the bot's path while it keeps serving.
+
+        New conversations take the new versions; sessions in flight finish on the version they
+        started with (the classes of older versions are kept). Configuration changes
+        (``statechat.yaml``) need a restart.
+
+        Returns:
+            Ids of the workflows whose version changed (or that are new).
+
+        Raises:
+            CompileError: the changed files do not compile; the running versions stay in place.
+            UsageError: the bot was not made by :meth:`from_path`.
+        """
+        if self._origin is None:
+            raise UsageError("only a bot made by Bot.from_path() can reload", code="no_path")
+        path, env = self._origin
+        source = load_bot(path, env)
+        source.config = self.config
+        new = compile_source(source, self.plugins)
+        old = self.compiled
+        changed = [
+            wf_id
+            for wf_id, wf in new.workflows.items()
+            if wf_id not in old.workflows or old.workflows[wf_id].version != wf.version
+        ]
+        for key, cls in old.classes.items():
+            new.classes.setdefault(key, cls)
+            new.pools.setdefault(key, old.pools[key])
+            new.versions.setdefault(key, old.versions[key])
+        self.compiled = new
+        self._triggers = new.triggers()
+        return changed
 
     @classmethod
     def from_workflows(
@@ -554,7 +591,9 @@ class Bot:
         return completed
 
     def _state_name(self, slot: FrameSlot) -> str | None:
-        wf = self.compiled.workflows.get(slot.workflow_id)
+        wf = self.compiled.versions.get(
+            (slot.workflow_id, slot.version)
+        ) or self.compiled.workflows.get(slot.workflow_id)
         if slot.machine is not None:
             config = list(slot.machine.configuration_values)
         else:

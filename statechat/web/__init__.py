@@ -1,0 +1,1 @@
+"""The web page served by :mod:`statechat.aiohttp` (static files in ``static/``)."""
