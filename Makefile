@@ -35,7 +35,7 @@ chat: venv
 	CORE_BANKING_URL=http://127.0.0.1:$(BANK_PORT) $(VENV)/bin/statechat chat flows --store $(STORE) --verbose
 
 lint: venv
-	$(VENV)/bin/ruff check statechat tests benchmarks plugins_examples examples
+	$(VENV)/bin/ruff check statechat tests benchmarks plugins_examples $(wildcard examples)
 	$(VENV)/bin/mypy
 
 test: lint

@@ -214,7 +214,8 @@ class Bot:
             )
         if workflow_id is not None and workflow_id not in self.compiled.workflows:
             raise UsageError(f"unknown workflow {workflow_id!r}", code="unknown_workflow", status=404)
-        await self.open()
+        if not self._opened:
+            await self.open()
         async with self.store.lock(session_id):
             session = await self._load(session_id, user_id)
             rt = self._turn_context(session, user_id)
@@ -252,7 +253,8 @@ class Bot:
         """
         _check_id("session_id", session_id)
         _check_id("event name", name)
-        await self.open()
+        if not self._opened:
+            await self.open()
         async with self.store.lock(session_id):
             snap = await self._load_snapshot(session_id)
             if snap is None:

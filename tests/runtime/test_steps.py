@@ -289,7 +289,9 @@ async def test_wait_input_stores_text(make_bot: Any) -> None:
 
 async def test_webhook_event_delivered_while_waiting(bank: Bank, make_bot: Any) -> None:
     bot = make_bot()
-    await converse(bot, "s1", "I lost my card", "lost")
+    first = await bot.handle_message("s1", "u1", "I lost my card")
+    assert first.waiting_for == "auth:mfa"
+    await converse(bot, "s1", MFA_CODE, "lost")
     turn = await bot.deliver_event("s1", "card_shipped", {"tracking": "TRK-9"})
     assert turn.responses == ["Your new card has shipped! Tracking number: TRK-9."]
     assert turn.completed
