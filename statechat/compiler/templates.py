@@ -55,6 +55,20 @@ class CompiledTemplate:
     _parts: tuple[str | tuple[str | int, ...], ...] | None = field(default=None, repr=False)
     """Literal text and placeholder paths, when the template is nothing but those."""
     _url: bool = field(default=False, repr=False)
+    _env: jinja2.Environment | None = field(default=None, repr=False)
+    """Set while the Jinja2 template of a simple template has not been needed yet."""
+
+    @property
+    def constant(self) -> bool:
+        """The text has no placeholder at all."""
+        return self._template is None and self._env is None
+
+    def _jinja(self) -> jinja2.Template:
+        if self._template is None:
+            assert self._env is not None
+            self._template = self._env.from_string(to_jinja(self.source))
+            self._env = None
+        return self._template
 
     def render(self, context: Mapping[str, Any]) -> str:
         """Render to text.
@@ -66,14 +80,14 @@ class CompiledTemplate:
         Raises:
             TemplateRenderError: undefined names, sandbox violations, filter errors.
         """
-        if self._template is None:
+        if self.constant:
             return self.source
         if self._parts is not None:
             text = _fast_render(self._parts, context, self._url)
             if text is not None:
                 return text
         try:
-            return self._template.render(context)
+            return self._jinja().render(context)
         except jinja2.UndefinedError as exc:
             raise TemplateRenderError(f"{exc.message}") from exc
         except jinja2.TemplateError as exc:
@@ -185,6 +199,7 @@ class TemplateEngine:
             self.env.filters.update(filters)
             self.url_env.filters.update(filters)
         self.named: dict[str, str] = dict(named or {})
+        self._cache: dict[tuple[str, bool], CompiledTemplate] = {}
 
     def _load(self, name: str) -> str | None:
         text = self.named.get(name)
@@ -196,19 +211,32 @@ class TemplateEngine:
         Raises:
             TemplateSyntax: with the line within the template.
         """
+        key = (text, url)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        compiled = self._compile(text, url)
+        self._cache[key] = compiled
+        return compiled
+
+    def _compile(self, text: str, url: bool) -> CompiledTemplate:
         if not any(m in text for m in _MARKERS):
             return CompiledTemplate(text)
         m = _SINGLE.match(text)
         single = _split_path(m.group(1) or m.group(2)) if m and not url else None
         source = to_jinja(text)
         env = self.url_env if url else self.env
+        parts = _simple_parts(source)
+        if parts is not None:  # text and {{ path }} only: Jinja2 compiles it when first needed
+            names = frozenset(str(p[0]) for p in parts if isinstance(p, tuple))
+            return CompiledTemplate(text, names, single, None, parts, url, env)
         try:
             ast = env.parse(source)
             names = frozenset(meta.find_undeclared_variables(ast))
-            template = env.from_string(source)
+            template = env.from_string(ast)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateSyntax(exc.message or "invalid template", exc.lineno) from None
-        return CompiledTemplate(text, names, single, template, _simple_parts(source), url)
+        return CompiledTemplate(text, names, single, template, None, url)
 
     def compile_named(self, name: str) -> CompiledTemplate:
         """Compile the named template (``template: NAME``).
