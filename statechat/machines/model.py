@@ -12,13 +12,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from statechat.errors import StatechatError
 from statechat.nlu import NLUResult
 
 if TYPE_CHECKING:
     from statechat.runtime.services import Services
 
 
-class TurnLimitExceeded(RuntimeError):
+class TurnLimitExceeded(StatechatError):
     """A turn entered more steps than ``limits.max_steps_per_turn`` (a flow that spins)."""
 
 

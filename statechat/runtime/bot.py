@@ -23,7 +23,7 @@ from statechat.compiler.ir import WorkflowIR
 from statechat.compiler.loader import load_bot
 from statechat.compiler.pipeline import CompiledBot, compile_source, source_from_workflows
 from statechat.compiler.schema import BotConfig, Workflow
-from statechat.errors import CompileError, StatechatError, StoreError, UsageError
+from statechat.errors import CompileError, StatechatError, StepError, StoreError, UsageError
 from statechat.machines.model import Frame, TurnContext, TurnLimitExceeded, history_dicts
 from statechat.machines.steps import maybe_await
 from statechat.nlu import NLUResult
@@ -282,7 +282,11 @@ class Bot:
                 completed = await self._settle(session, rt)
             else:
                 rt.pending_events[name] = payload
-        except TurnLimitExceeded as exc:
+        except StatechatError as exc:
+            if not isinstance(exc, TurnLimitExceeded | StepError):
+                raise
+            completed = self._abort(session, rt, exc)
+        except Exception as exc:  # a bug in plugin or library code: end the workflow, keep the session
             completed = self._abort(session, rt, exc)
         return self._result(session, rt, completed=completed)
 
@@ -453,7 +457,11 @@ class Bot:
             else:
                 await self._deliver(session, top, rt)
             completed = await self._settle(session, rt) or completed
-        except TurnLimitExceeded as exc:
+        except StatechatError as exc:
+            if not isinstance(exc, TurnLimitExceeded | StepError):
+                raise
+            completed = self._abort(session, rt, exc)
+        except Exception as exc:  # a bug in plugin or library code: end the workflow, keep the session
             completed = self._abort(session, rt, exc)
         if active_before is not None and not any(
             s.workflow_id == active_before for s in session.stack
@@ -472,7 +480,12 @@ class Bot:
 
     def _abort(self, session: Session, rt: TurnContext, exc: BaseException) -> bool:
         top = session.active
-        log.error("turn aborted in session %s: %s", session.session_id, exc)
+        log.error(
+            "turn aborted in session %s: %s",
+            session.session_id,
+            exc,
+            exc_info=not isinstance(exc, TurnLimitExceeded),
+        )
         rt.errors.append((top.workflow_id if top else "", "", exc))
         if top is not None:
             session.stack.pop()

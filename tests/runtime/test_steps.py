@@ -372,3 +372,56 @@ def test_dangling_references_fail_to_compile() -> None:
         Bot.from_workflows([wf([{"id": "a", "type": "response", "response_text": "a",
                                  "next_step": "nowhere"}])], entry_points=False)
     assert "nowhere" in str(err.value)
+
+
+class StepTypes:
+    """A plugin adding two step types: an automatic one and one that waits for two messages."""
+
+    __name__ = "step_types"
+
+    @hookimpl
+    def register_step_types(self, register: Any) -> None:
+        from statechat import StepTypeSpec
+
+        async def stamp(ctx: Any, step: Any, message: Any) -> str:
+            ctx.set_variable("stamped", (step.parameters or {}).get("mark", "x"))
+            return "ok"
+
+        async def twice(ctx: Any, step: Any, message: Any) -> str:
+            if message is None:
+                return "wait"
+            seen = ctx.get_variable("seen", 0) + 1
+            ctx.set_variable("seen", seen)
+            if message.text == "fail":
+                return "error"
+            return "ok" if seen >= 2 else "wait"
+
+        register("stamp", StepTypeSpec(run=stamp))
+        register("twice", StepTypeSpec(run=twice, waits=True))
+
+
+async def test_plugin_step_types(make_bot: Any) -> None:
+    steps = [
+        {"id": "s", "type": "stamp", "parameters": {"mark": "M"}, "next_step": "t"},
+        {"id": "t", "type": "twice", "next_step": "end", "on_error": "bad"},
+        {"id": "end", "type": "response", "response_text": "stamped {stamped}, seen {seen}"},
+        {"id": "bad", "type": "response", "response_text": "bad"},
+    ]
+    bot = make_bot([wf(steps)], plugins=(StepTypes(),), entry_points=False)
+    first = await start(bot)
+    assert first.responses == [] and first.state == "t.t" and first.waiting_for == "t"
+    assert (await bot.handle_message("s1", "u1", "one")).state == "t.t"
+    assert (await bot.handle_message("s1", "u1", "two")).responses == ["stamped M, seen 2"]
+    bot2 = make_bot([wf(steps)], plugins=(StepTypes(),), entry_points=False)
+    await start(bot2)
+    assert (await bot2.handle_message("s1", "u1", "fail")).responses == ["bad"]
+
+
+def test_unknown_step_type_is_a_compile_error() -> None:
+    from statechat import Bot
+
+    with pytest.raises(CompileError) as err:
+        Bot.from_workflows([wf([{"id": "s", "type": "stmap", "next_step": "e"},
+                                {"id": "e", "type": "response", "response_text": "e"}])],
+                           plugins=(StepTypes(),), entry_points=False)
+    assert "stmap" in str(err.value) and "stamp" in str(err.value)

@@ -91,7 +91,14 @@
       ws.close();
     }
     wsSession = sessionId;
-    const socket = new WebSocket(wsUrl());
+    let socket;
+    try {
+      socket = new WebSocket(wsUrl());
+    } catch (e) {
+      ws = null;
+      setConn("offline (HTTP)", false); // turns go over POST .../messages
+      return;
+    }
     ws = socket;
     setConn("connecting…", false);
     socket.onopen = () => {
@@ -204,6 +211,13 @@
     const svg = doc.documentElement;
     if (!svg || svg.nodeName.toLowerCase() !== "svg") return;
     svg.querySelectorAll("script, foreignObject").forEach((n) => n.remove());
+    const box = svg.viewBox && svg.viewBox.baseVal;
+    if (box && box.width) {
+      // Graphviz sizes in points; one point per pixel reads well beside the chat
+      svg.removeAttribute("width");
+      svg.removeAttribute("height");
+      svg.style.width = box.width + "px";
+    }
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", "State diagram of " + flow.id);
     els.diagram.replaceChildren(document.importNode(svg, true));
@@ -266,9 +280,7 @@
     els.log.replaceChildren();
     els.state.textContent = "idle";
     els.waiting.textContent = "—";
-    const flow = selectedFlow();
-    addBubble("system", "New conversation" + (flow ? " — " + (flow.name || flow.id) : "") +
-      ". Say something to start.");
+    addBubble("system", "New conversation. Pick a flow and say something to start it.");
     connect();
     refreshDiagram();
   }
