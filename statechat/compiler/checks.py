@@ -36,7 +36,6 @@ Step semantics the checks assume (the runtime follows them):
 
 from __future__ import annotations
 
-import difflib
 import gc
 import re
 from collections import deque
@@ -48,6 +47,7 @@ from typing import Any, NamedTuple
 import jinja2
 from jinja2 import meta
 
+from statechat.compiler import suggest
 from statechat.compiler.expressions import (
     CONTEXT_NAMES,
     Expression,
@@ -163,10 +163,8 @@ _MAX_LISTED = 6
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    """ "did you mean 'x'?" for the closest candidate (stricter than the loader's, names are short)."""
-    pool = [str(c) for c in candidates if c != name]
-    matches = difflib.get_close_matches(str(name), pool, n=1, cutoff=0.7)
-    return f"did you mean {matches[0]!r}?" if matches else None
+    """ "did you mean 'x'?" for the closest candidate (stricter than the loader's: names are short)."""
+    return suggest.did_you_mean(name, candidates, cutoff=0.7)
 
 
 # --------------------------------------------------------------------------- public types

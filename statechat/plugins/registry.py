@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from statechat.errors import PluginError
 
@@ -18,16 +18,7 @@ Kind = Literal[
     "stores",
     "step_types",
 ]
-KINDS: tuple[Kind, ...] = (
-    "actions",
-    "integrations",
-    "auth_providers",
-    "validators",
-    "functions",
-    "template_filters",
-    "stores",
-    "step_types",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 #: The registration hook of each kind.
 HOOKS: dict[Kind, str] = {k: f"register_{k}" for k in KINDS}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -275,20 +275,32 @@ class Bot:
         self, session: Session, rt: TurnContext, name: str, payload: Any
     ) -> TurnResult:
         slot = session.active
-        completed = False
-        try:
+
+        async def deliver() -> bool:
             if slot is not None and slot.data.get("waiting_for") == f"event:{name}":
                 await self._send(session, slot, rt, "webhook")
-                completed = await self._settle(session, rt)
-            else:
-                rt.pending_events[name] = payload
+                return await self._settle(session, rt)
+            rt.pending_events[name] = payload
+            return False
+
+        completed = await self._guarded(session, rt, deliver)
+        return self._result(session, rt, completed=completed)
+
+    async def _guarded(
+        self, session: Session, rt: TurnContext, work: Callable[[], Awaitable[bool]]
+    ) -> bool:
+        """Run the turn's machine work; a spinning flow or a bug ends the workflow, not the turn.
+
+        Returns whether a workflow ended. Store errors and usage errors propagate (nothing saved).
+        """
+        try:
+            return await work()
         except StatechatError as exc:
             if not isinstance(exc, TurnLimitExceeded | StepError):
                 raise
-            completed = self._abort(session, rt, exc)
+            return self._abort(session, rt, exc)
         except Exception as exc:  # a bug in plugin or library code: end the workflow, keep the session
-            completed = self._abort(session, rt, exc)
-        return self._result(session, rt, completed=completed)
+            return self._abort(session, rt, exc)
 
     async def get_session(self, session_id: str) -> dict[str, Any] | None:
         """The stored snapshot of a session plus its current state, or ``None``."""
@@ -435,8 +447,9 @@ class Bot:
         top = session.active
         active_before = top.workflow_id if top else None
         target = workflow_id or self._triggers.get(message.intent or "")
-        completed = False
-        try:
+
+        async def run() -> bool:
+            completed = False
             if message.intent == CANCEL_INTENT and top is not None:
                 self._drop_top(session, rt)
                 rt.replies.append(self.config.messages.cancelled)
@@ -456,13 +469,9 @@ class Bot:
                 await self._start(session, rt, target)
             else:
                 await self._deliver(session, top, rt)
-            completed = await self._settle(session, rt) or completed
-        except StatechatError as exc:
-            if not isinstance(exc, TurnLimitExceeded | StepError):
-                raise
-            completed = self._abort(session, rt, exc)
-        except Exception as exc:  # a bug in plugin or library code: end the workflow, keep the session
-            completed = self._abort(session, rt, exc)
+            return await self._settle(session, rt) or completed
+
+        completed = await self._guarded(session, rt, run)
         if active_before is not None and not any(
             s.workflow_id == active_before for s in session.stack
         ):

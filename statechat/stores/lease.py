@@ -1,0 +1,156 @@
+"""Cross-process session locks for shared stores: an in-process lock plus a lease in the store.
+
+A lease is a row or key naming its owner (a random token per acquisition) with an expiry time.
+Acquiring waits with bounded, jittered exponential backoff; a lease left behind by a crashed
+process expires after ``lock_timeout`` seconds; a turn that runs longer than a third of that
+renews its lease (token-checked) until it ends; release is token-checked, so a process never
+frees a lease another process took over. The compare-and-set on the turn number stays the
+safety net: even a turn that lost its lease cannot overwrite a newer snapshot.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+from statechat.errors import StoreError, UsageError
+from statechat.stores.base import Store
+
+log = logging.getLogger("statechat.stores")
+
+#: Seconds a lease lives unless renewed (``?lock_timeout=`` in the store URL).
+DEFAULT_LOCK_TIMEOUT = 30.0
+#: First and longest pause between two attempts to take a lease held by another process.
+FIRST_BACKOFF = 0.002
+MAX_BACKOFF = 0.05
+
+
+def new_token() -> str:
+    """A lease owner token: this process id and 64 random bits."""
+    return f"{os.getpid()}-{secrets.token_hex(8)}"
+
+
+def split_options(url: str, known: dict[str, type]) -> tuple[str, dict[str, Any]]:
+    """Take statechat's own query options out of a store URL.
+
+    Returns the URL without them and the options converted to their types; other query options
+    are left in the URL (for the client library).
+
+    Raises:
+        UsageError: an option of ours has a bad value.
+    """
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url, {}
+    keep: list[str] = []
+    options: dict[str, Any] = {}
+    for raw in query.split("&"):
+        pairs = parse_qsl(raw, keep_blank_values=True)
+        if not pairs:
+            continue
+        name, value = pairs[0]
+        if name not in known:
+            keep.append(raw)
+            continue
+        kind = known[name]
+        try:
+            options[name] = kind(value)
+        except ValueError:
+            raise UsageError(
+                f"store option {name}={value!r} must be a {kind.__name__}", code="bad_store"
+            ) from None
+    rest = "&".join(keep)
+    return base + ("?" + rest if rest else ""), options
+
+
+class LeasedStore(Store):
+    """A store whose :meth:`lock` also holds a lease that other processes respect."""
+
+    def __init__(self, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, lock_wait: float | None = None) -> None:
+        super().__init__()
+        if lock_timeout <= 0:
+            raise UsageError("lock_timeout must be greater than 0 seconds", code="bad_store")
+        if lock_wait is not None and lock_wait < 0:
+            raise UsageError("lock_wait must be at least 0 seconds", code="bad_store")
+        self.lock_timeout = float(lock_timeout)
+        """Seconds a lease lives without renewal (how long a crashed process blocks a session)."""
+        self.lock_wait = float(lock_wait) if lock_wait is not None else 2 * self.lock_timeout
+        """Seconds :meth:`lock` waits for another process's lease before giving up."""
+
+    @abc.abstractmethod
+    async def _acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
+        """Take the lease if it is free, expired or already ``token``'s; whether it was taken."""
+
+    @abc.abstractmethod
+    async def _renew_lease(self, session_id: str, token: str, ttl: float) -> bool:
+        """Extend the lease if ``token`` still holds it; whether it did."""
+
+    @abc.abstractmethod
+    async def _release_lease(self, session_id: str, token: str) -> None:
+        """Drop the lease if ``token`` still holds it."""
+
+    @contextlib.asynccontextmanager
+    async def lock(self, session_id: str) -> AsyncIterator[None]:
+        """Hold the session for one turn against this process and every other one.
+
+        Raises:
+            StoreError: another process held the session for longer than ``lock_wait`` seconds,
+                or the store is unreachable.
+        """
+        async with super().lock(session_id):
+            token = new_token()
+            await self._wait_for_lease(session_id, token)
+            loop = asyncio.get_running_loop()
+            renewal: list[asyncio.Task[None]] = []
+            timer = loop.call_later(
+                self.lock_timeout / 3,
+                lambda: renewal.append(loop.create_task(self._keep_renewing(session_id, token))),
+            )
+            try:
+                yield
+            finally:
+                timer.cancel()
+                for task in renewal:
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+                try:
+                    await self._release_lease(session_id, token)
+                except Exception as exc:  # it expires on its own
+                    log.warning("could not release the lock of session %s: %s", session_id, exc)
+
+    async def _wait_for_lease(self, session_id: str, token: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lock_wait
+        delay = FIRST_BACKOFF
+        longest = min(MAX_BACKOFF, self.lock_timeout / 10)
+        while not await self._acquire_lease(session_id, token, self.lock_timeout):
+            if loop.time() >= deadline:
+                raise StoreError(
+                    f"session {session_id!r} is locked by another process "
+                    f"(waited {self.lock_wait:g}s for its turn to end)"
+                )
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, longest)
+
+    async def _keep_renewing(self, session_id: str, token: str) -> None:
+        while True:
+            try:
+                if not await self._renew_lease(session_id, token, self.lock_timeout):
+                    log.warning(
+                        "the lock of session %s expired during a long turn; another process "
+                        "may take over (its save would then fail with a conflict)",
+                        session_id,
+                    )
+                    return
+            except Exception as exc:
+                log.warning("could not renew the lock of session %s: %s", session_id, exc)
+            await asyncio.sleep(self.lock_timeout / 3)
