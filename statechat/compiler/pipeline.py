@@ -1,4 +1,4 @@
-"""The compiler's phases end to end: load -> validate -> check -> IR -> StateChart[Any] classes."""
+"""The compiler's phases end to end: load -> validate -> check -> IR -> StateChart classes."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from statechat.plugins.manager import PluginSet, get_plugin_manager
 
 @dataclass
 class CompiledBot:
-    """Every workflow of a bot compiled: IR and StateChart[Any] class per workflow version."""
+    """Every workflow of a bot compiled: IR and StateChart class per workflow version."""
 
     source: BotSource
     plugins: PluginSet

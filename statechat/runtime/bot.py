@@ -134,7 +134,7 @@ class Bot:
         return cls(compiled, store)
 
     def machine_class(self, workflow_id: str) -> type[StateChart[Any]]:
-        """The compiled StateChart[Any] class of a workflow (its current version)."""
+        """The compiled StateChart class of a workflow (its current version)."""
         return self.compiled.machine_class(workflow_id)
 
     @property
