@@ -59,6 +59,7 @@ __all__ = [
     "BOT_KEY",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "error_middleware",
     "get_bot",
     "openapi",
     "setup",
@@ -242,6 +243,8 @@ def _parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise UsageError(f"the request body is not valid JSON: {exc}", code="bad_json") from exc
+    except RecursionError as exc:
+        raise UsageError("the request body is nested too deeply", code="bad_json") from exc
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
@@ -384,13 +387,17 @@ class _Api:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
-                    await ws.send_json(
-                        await self._ws_turn(session_id, msg.data, default_user), dumps=_dumps
-                    )
+                    reply = await self._ws_turn(session_id, msg.data, default_user)
                 elif msg.type == WSMsgType.BINARY:
-                    await ws.send_json(
-                        {"error": {"code": "bad_json", "message": "send JSON text frames"}}
-                    )
+                    reply = {"error": {"code": "bad_json", "message": "send JSON text frames"}}
+                else:
+                    continue
+                if ws.closed:  # closed during the turn (shutdown): the turn is saved anyway
+                    break
+                try:
+                    await ws.send_json(reply, dumps=_dumps)
+                except ConnectionResetError:
+                    break
         finally:
             self.sockets.discard(ws)
         return ws
@@ -511,8 +518,13 @@ class _Api:
 
     async def close_sockets(self, app: web.Application) -> None:
         """``on_shutdown``: close open websockets so a graceful shutdown does not wait on them."""
-        for ws in list(self.sockets):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        await asyncio.gather(
+            *(
+                ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                for ws in list(self.sockets)
+            ),
+            return_exceptions=True,
+        )
 
 
 # --------------------------------------------------------------------------- web page

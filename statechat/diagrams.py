@@ -205,8 +205,12 @@ def _diagram(
     from statemachine.contrib.diagram.extract import extract
 
     cls = None
-    if active is not None and active.version is not None:
-        cls = compiled.classes.get((wf.id, active.version))
+    if active is not None and active.version is not None:  # the version the session runs on
+        key = (wf.id, active.version)
+        cls = compiled.classes.get(key)
+        versions = getattr(compiled, "versions", None) or {}
+        if cls is not None and key in versions:
+            wf = versions[key]
     if cls is None:
         cls = compiled.machine_class(wf.id)
     graph = extract(cls)
