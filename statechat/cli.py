@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from statechat.errors import StatechatError
+from statechat.errors import CompileError, StatechatError, UsageError
 
 #: Subcommand modules, in the order ``statechat --help`` lists them.
 COMMANDS = ("validate", "compile", "diagram", "chat", "serve", "test", "plugins")
@@ -52,6 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except KeyboardInterrupt:
         return 130
+    except CompileError as exc:  # every problem, located, one per line
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        return 1
+    except UsageError as exc:
+        print(f"statechat {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except StatechatError as exc:
         print(f"statechat: error: {exc}", file=sys.stderr)
         return 1

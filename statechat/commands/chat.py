@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from statechat.errors import CompileError, UsageError
+from statechat.errors import UsageError
 from statechat.runtime.bot import Bot
 from statechat.runtime.turn import TurnResult
 from statechat.stores import DEFAULT_STORE
@@ -61,12 +61,7 @@ def _reader(interactive: bool) -> Any:
 
 
 async def _chat(args: argparse.Namespace) -> int:
-    try:
-        bot = Bot.from_path(args.path, store=args.store)
-    except CompileError as exc:
-        for p in exc.problems:
-            print(str(p), file=sys.stderr)
-        return 1
+    bot = Bot.from_path(args.path, store=args.store)
     interactive = sys.stdin.isatty() and not args.json
     read = _reader(interactive)
     if interactive:

@@ -10,7 +10,6 @@ from typing import Any
 
 from statechat.compiler.build import python_source
 from statechat.compiler.pipeline import compile_path
-from statechat.errors import CompileError
 
 
 def add_parser(sub: Any) -> None:
@@ -24,12 +23,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compile; print a summary per workflow, or write the Python source."""
     start = time.perf_counter()
-    try:
-        bot = compile_path(args.path)
-    except CompileError as exc:
-        for p in exc.problems:
-            print(str(p), file=sys.stderr)
-        return 1
+    bot = compile_path(args.path)
     elapsed = time.perf_counter() - start
     if args.python:
         source = python_source(list(bot.workflows.values()), bot_path=args.path)

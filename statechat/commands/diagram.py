@@ -14,7 +14,7 @@ from typing import Any
 
 from statechat.compiler.pipeline import compile_path
 from statechat.diagrams import FORMATS, DiagramError, render
-from statechat.errors import CompileError, UsageError
+from statechat.errors import UsageError
 
 _BY_EXTENSION = {
     ".svg": "svg",
@@ -51,12 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "png" and not args.output and sys.stdout.isatty():
         print("statechat diagram: png is binary; write it with -o FILE.png", file=sys.stderr)
         return 2
-    try:
-        bot = compile_path(args.path)
-    except CompileError as exc:
-        for problem in exc.problems:
-            print(str(problem), file=sys.stderr)
-        return 1
+    bot = compile_path(args.path)
     try:
         out = render(bot, args.workflow, fmt)
     except UsageError as exc:

@@ -18,7 +18,6 @@ from typing import Any
 from aiohttp import web
 
 from statechat.aiohttp import setup
-from statechat.errors import CompileError, UsageError
 from statechat.runtime.bot import Bot
 
 
@@ -94,15 +93,7 @@ def run(args: argparse.Namespace) -> int:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-    try:
-        bot = Bot.from_path(args.path, store=args.store)
-    except CompileError as exc:
-        for problem in exc.problems:
-            print(str(problem), file=sys.stderr)
-        return 1
-    except UsageError as exc:
-        print(f"statechat serve: error: {exc}", file=sys.stderr)
-        return 2
+    bot = Bot.from_path(args.path, store=args.store)
     app = make_app(bot, prefix=args.prefix)
     prefix = "/" + args.prefix.strip("/")
 
