@@ -33,6 +33,10 @@ FIRST_BACKOFF = 0.002
 MAX_BACKOFF = 0.05
 
 
+#: What :meth:`LeasedStore._take_peek` returns when there is nothing to take.
+NO_PEEK: Any = type("NoPeek", (), {"__repr__": lambda self: "NO_PEEK"})()
+
+
 def new_token() -> str:
     """A lease owner token: this process id and 64 random bits."""
     return f"{os.getpid()}-{secrets.token_hex(8)}"
@@ -84,6 +88,26 @@ class LeasedStore(Store):
         """Seconds a lease lives without renewal (how long a crashed process blocks a session)."""
         self.lock_wait = float(lock_wait) if lock_wait is not None else 2 * self.lock_timeout
         """Seconds :meth:`lock` waits for another process's lease before giving up."""
+        self._peeks: dict[str, tuple[asyncio.Task[Any] | None, Any]] = {}
+
+    # A store may read the session's stored snapshot in the same round trip that takes its lease
+    # (the turn loads it next). The peek belongs to the task holding the lock and is dropped by
+    # its first load, by any save of the session, and when the lock is released.
+
+    def _keep_peek(self, session_id: str, raw: Any) -> None:
+        """Remember what the lease holder's next load will return (raw, store-specific)."""
+        self._peeks[session_id] = (asyncio.current_task(), raw)
+
+    def _take_peek(self, session_id: str) -> Any:
+        """The raw peeked value for the current task (``NO_PEEK`` if none); forgets it."""
+        item = self._peeks.get(session_id)
+        if item is None or item[0] is not asyncio.current_task():
+            return NO_PEEK
+        del self._peeks[session_id]
+        return item[1]
+
+    def _drop_peek(self, session_id: str) -> None:
+        self._peeks.pop(session_id, None)
 
     @abc.abstractmethod
     async def _acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
@@ -117,6 +141,7 @@ class LeasedStore(Store):
             try:
                 yield
             finally:
+                self._drop_peek(session_id)
                 timer.cancel()
                 for task in renewal:
                     task.cancel()
