@@ -121,7 +121,9 @@ async def _snapshot_bytes() -> dict[str, int]:
         await bot.close()
 
 
-async def _measure(turns: int, rounds: int, directory: Path, redis_url: str | None) -> dict[str, Any]:
+async def _measure(
+    turns: int, rounds: int, directory: Path, redis_url: str | None
+) -> dict[str, Any]:
     conversations = max(1, turns // len(SCRIPT))
     urls = {"memory": "memory://", "sqlite": f"sqlite:///{directory / 'bench.db'}"}
     if redis_url is not None:

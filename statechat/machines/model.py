@@ -67,6 +67,8 @@ class TurnContext:
     session_id: str
     user_id: str
     turn: int
+    epoch: str = ""
+    """The session's incarnation (part of every idempotency key)."""
     message: NLUResult = field(default_factory=NLUResult)
     replies: list[str] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)

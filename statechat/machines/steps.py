@@ -255,10 +255,15 @@ def _describe(exc: BaseException, what: str) -> BaseException:
 # --------------------------------------------------------------------------- api_call
 
 
-def idempotency_key(session_id: str, workflow_id: str, step_id: str, turn: int, n: int) -> str:
-    """The ``Idempotency-Key`` of a side-effecting call: stable across retries of one turn."""
-    raw = f"{session_id}\x1f{workflow_id}\x1f{step_id}\x1f{turn}\x1f{n}".encode()
-    return hashlib.sha256(raw).hexdigest()[:32]
+def idempotency_key(
+    session_id: str, workflow_id: str, step_id: str, turn: int, n: int, epoch: str = ""
+) -> str:
+    """The ``Idempotency-Key`` of a side-effecting call: stable across retries of one turn,
+    different for a later conversation that reuses the session id (``epoch``)."""
+    raw = f"{session_id}\x1f{workflow_id}\x1f{step_id}\x1f{turn}\x1f{n}"
+    if epoch:  # snapshots from before epochs existed keep their keys
+        raw += f"\x1f{epoch}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def map_response(data: Any, mapping: dict[str, str] | None) -> dict[str, Any]:
@@ -296,7 +301,7 @@ def _enter_api_call(wf: WorkflowIR, step: StepIR) -> Callback:
             key = None
             if step.side_effect:
                 n = sum(1 for r in rt.transitions if r.step == step.id and r.workflow == wf.id)
-                key = idempotency_key(rt.session_id, wf.id, step.id, rt.turn, n)
+                key = idempotency_key(rt.session_id, wf.id, step.id, rt.turn, n, rt.epoch)
                 hdrs["Idempotency-Key"] = key
                 if key in rt.effects:  # done before this turn was retried: do not repeat it
                     frame.vars.update(rt.effects[key])

@@ -336,6 +336,7 @@ class Bot:
             session_id=session.session_id,
             user_id=user_id or session.user_id,
             turn=session.turn + 1,
+            epoch=session.epoch,
             effects=session.effects,
             pending_events=session.pending_events,
         )
@@ -404,8 +405,10 @@ class Bot:
             for s in session.stack
             if s.workflow_id in self.compiled.workflows
         ]
-        # an idle session (nothing active) is kept for a day so that its history stays readable
-        return max(timeouts) if timeouts else 86400.0
+        # an idle session (nothing active) is kept for a day so that its history stays readable;
+        # an active one a day past its workflow's timeout, so that the next message is told that
+        # the workflow expired (and the turn count goes on)
+        return max(timeouts) + 86400.0 if timeouts else 86400.0
 
     def _expire(self, session: Session, rt: TurnContext) -> None:
         top = session.active

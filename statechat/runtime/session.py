@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +94,9 @@ class Session:
     """Compact state-history rows (see :data:`statechat.machines.model.HISTORY_FIELDS`)."""
     pending_events: dict[str, Any] = field(default_factory=dict)
     effects: dict[str, Any] = field(default_factory=dict)
+    epoch: str = field(default_factory=lambda: secrets.token_hex(8))
+    """This incarnation of the session id: a conversation started again under the same id (after
+    expiry or deletion) gets a new one, so its idempotency keys never repeat the old ones."""
     stored_turn: int | None = None
     """The turn of the snapshot this session was loaded from (compare-and-set)."""
 
@@ -116,6 +120,7 @@ class Session:
             history=list(snap.get("history", [])),
             pending_events=dict(snap.get("pending_events", {})),
             effects=dict(snap.get("effects", {})),
+            epoch=str(snap.get("epoch", "")),
             stored_turn=int(snap["turn"]),
         )
 
@@ -134,4 +139,5 @@ class Session:
             "history": self.history,
             "pending_events": self.pending_events,
             "effects": self.effects,
+            "epoch": self.epoch,
         }

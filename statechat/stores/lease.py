@@ -17,7 +17,7 @@ import logging
 import os
 import random
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -78,7 +78,9 @@ def split_options(url: str, known: dict[str, type]) -> tuple[str, dict[str, Any]
 class LeasedStore(Store):
     """A store whose :meth:`lock` also holds a lease that other processes respect."""
 
-    def __init__(self, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, lock_wait: float | None = None) -> None:
+    def __init__(
+        self, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, lock_wait: float | None = None
+    ) -> None:
         super().__init__()
         if lock_timeout <= 0:
             raise UsageError("lock_timeout must be greater than 0 seconds", code="bad_store")
@@ -89,6 +91,7 @@ class LeasedStore(Store):
         self.lock_wait = float(lock_wait) if lock_wait is not None else 2 * self.lock_timeout
         """Seconds :meth:`lock` waits for another process's lease before giving up."""
         self._peeks: dict[str, tuple[asyncio.Task[Any] | None, Any]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # A store may read the session's stored snapshot in the same round trip that takes its lease
     # (the turn loads it next). The peek belongs to the task holding the lock and is dropped by
@@ -131,26 +134,38 @@ class LeasedStore(Store):
         """
         async with super().lock(session_id):
             token = new_token()
-            await self._wait_for_lease(session_id, token)
             loop = asyncio.get_running_loop()
-            renewal: list[asyncio.Task[None]] = []
+            try:
+                await self._wait_for_lease(session_id, token)
+            except BaseException:  # e.g. cancelled while an attempt was in flight: it may
+                self._drop_peek(session_id)  # have succeeded, so give the lease back anyway
+                self._background(self._release_quietly(session_id, token))
+                raise
+            stop = asyncio.Event()
             timer = loop.call_later(
-                self.lock_timeout / 3,
-                lambda: renewal.append(loop.create_task(self._keep_renewing(session_id, token))),
+                self.lock_timeout / 3, self._start_renewing, session_id, token, stop
             )
             try:
                 yield
             finally:
                 self._drop_peek(session_id)
                 timer.cancel()
-                for task in renewal:
-                    task.cancel()
-                    with contextlib.suppress(BaseException):
-                        await task
-                try:
-                    await self._release_lease(session_id, token)
-                except Exception as exc:  # it expires on its own
-                    log.warning("could not release the lock of session %s: %s", session_id, exc)
+                stop.set()  # a renewal in flight is token-checked: harmless after the release
+                await self._release_quietly(session_id, token)
+
+    async def _release_quietly(self, session_id: str, token: str) -> None:
+        try:
+            await self._release_lease(session_id, token)
+        except Exception as exc:  # it expires on its own
+            log.warning("could not release the lock of session %s: %s", session_id, exc)
+
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)  # (a reference until it ends)
+        task.add_done_callback(self._tasks.discard)
+
+    def _start_renewing(self, session_id: str, token: str, stop: asyncio.Event) -> None:
+        self._background(self._keep_renewing(session_id, token, stop))
 
     async def _wait_for_lease(self, session_id: str, token: str) -> None:
         loop = asyncio.get_running_loop()
@@ -166,16 +181,21 @@ class LeasedStore(Store):
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, longest)
 
-    async def _keep_renewing(self, session_id: str, token: str) -> None:
-        while True:
+    async def _keep_renewing(self, session_id: str, token: str, stop: asyncio.Event) -> None:
+        """Extend the lease every third of its lifetime until ``stop`` is set (turn over)."""
+        period = self.lock_timeout / 3
+        while not stop.is_set():
             try:
-                if not await self._renew_lease(session_id, token, self.lock_timeout):
+                renewed = await self._renew_lease(session_id, token, self.lock_timeout)
+            except Exception as exc:  # the store may be back before the lease runs out
+                log.warning("could not renew the lock of session %s: %s", session_id, exc)
+            else:
+                if not renewed and not stop.is_set():
                     log.warning(
                         "the lock of session %s expired during a long turn; another process "
-                        "may take over (its save would then fail with a conflict)",
+                        "may take over (this turn's save then fails with a conflict)",
                         session_id,
                     )
                     return
-            except Exception as exc:
-                log.warning("could not renew the lock of session %s: %s", session_id, exc)
-            await asyncio.sleep(self.lock_timeout / 3)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), period)

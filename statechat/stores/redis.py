@@ -2,7 +2,7 @@
 
 Each session is one string key ``statechat:session:{session_id}`` holding the JSON snapshot, with
 the session's time to live (``PX``). A save is a Lua script (atomic on the server): it compares
-the stored snapshot's turn with the expected one and then ``SET``\\ s the new snapshot with its TTL.
+the stored snapshot's turn with the expected one and then sets the new snapshot with its TTL.
 :meth:`RedisStore.lock` holds the in-process lock plus a Redis lock ``statechat:lock:{session_id}``
 (``SET NX PX`` with a random token; token-checked renewal and release in Lua) that expires on its
 own when a process dies holding it.
@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
@@ -138,6 +139,10 @@ class RedisStore(LeasedStore):
         n = retries if retries is not None else options.get("retries", DEFAULT_RETRIES)
         if n < 0:
             raise UsageError("retries must be at least 0", code="bad_store")
+        try:  # a bad URL is a usage error now, not at the first turn
+            parse_url(client_url)
+        except ValueError as exc:
+            raise UsageError(f"bad redis store URL {self.url!r}: {exc}", code="bad_store") from exc
         self._client_url = client_url
         self._client_options: dict[str, Any] = {
             "socket_timeout": DEFAULT_SOCKET_TIMEOUT,

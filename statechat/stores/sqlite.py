@@ -233,7 +233,9 @@ class SqliteStore(LeasedStore):
         try:
             return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
         except sqlite3.Error as exc:
-            raise StoreError(f"sqlite store {self.path} failed: {type(exc).__name__}: {exc}") from exc
+            raise StoreError(
+                f"sqlite store {self.path} failed: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -270,7 +272,8 @@ class SqliteStore(LeasedStore):
         return codec.loads(row[1])
 
     def _load_if_changed(self, session_id: str, known_turn: int) -> tuple[int, str | None] | None:
-        row = self._db().execute(_LOAD_IF_CHANGED, (known_turn, session_id, time.time())).fetchone()
+        args = (known_turn, session_id, time.time())
+        row = self._db().execute(_LOAD_IF_CHANGED, args).fetchone()
         return (int(row[0]), row[1]) if row is not None else None
 
     async def save(

@@ -34,8 +34,11 @@ WORKER = Path(__file__).with_name("worker.py")
 MFA_CODE = "424242"
 #: The banking script: an invalid account (re-ask), then a transfer that is executed.
 SCRIPT = ["transfer 10", "A9", "A1", "A2", "yes"]
-STORE_KINDS = ["memory", "sqlite", "redis"]
-SHARED_KINDS = ["sqlite", "redis"]
+REDIS = pytest.param("redis", marks=pytest.mark.redis)
+#: Every store (test parameters; the Redis ones carry the ``redis`` mark).
+STORE_KINDS: list[Any] = ["memory", "sqlite", REDIS]
+#: The stores several processes can share.
+SHARED_KINDS: list[Any] = ["sqlite", REDIS]
 
 _TX = re.compile(r"TX-[0-9A-F]+")
 
@@ -53,7 +56,9 @@ def normalized(responses: list[str]) -> list[str]:
     return [_TX.sub("TX-*", r) for r in responses]
 
 
-def store_url_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path, **options: Any) -> str:
+def store_url_for(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, **options: Any
+) -> str:
     """A fresh, empty store of ``kind`` (redis: the session's server, a unique key prefix)."""
     query = "&".join(f"{k}={v}" for k, v in options.items())
     if kind == "memory":
@@ -170,7 +175,8 @@ class Worker:
             return future
         self._pending[self._ids] = future
         assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps({"id": self._ids, "op": op, **fields}).encode() + b"\n")
+        line = json.dumps({"id": self._ids, "op": op, **fields}).encode() + b"\n"
+        self.process.stdin.write(line)
         return future
 
     async def message(self, session: str, text: str, user: str = "u1") -> dict[str, Any]:
@@ -185,7 +191,8 @@ class Worker:
         reply = await self.send("session", session=session)
         if not reply["ok"]:
             raise RuntimeError(f"{reply['error']}: {reply['message']}")
-        return reply["result"]
+        result: dict[str, Any] | None = reply["result"]
+        return result
 
     def kill(self) -> None:
         """``kill -9``."""

@@ -14,7 +14,7 @@ from statechat.plugins.manager import get_plugin_manager
 from statechat.stores import Store, open_store
 from statechat.stores.base import UNCHANGED
 from statechat.stores.lease import LeasedStore
-from tests.stores.helpers import eventually, store_url_for
+from tests.stores.helpers import SHARED_KINDS, eventually, store_url_for
 
 StoreFactory = Callable[..., Store]
 
@@ -186,7 +186,7 @@ async def two_stores(
     await b.close()
 
 
-shared = pytest.mark.parametrize("two_stores", ["sqlite", "redis"], indirect=True)
+shared = pytest.mark.parametrize("two_stores", SHARED_KINDS, indirect=True)
 
 
 @shared
@@ -216,7 +216,9 @@ async def test_two_store_objects_serialize_one_session(
 
 
 @shared
-async def test_lease_of_a_crashed_holder_expires(two_stores: tuple[LeasedStore, LeasedStore]) -> None:
+async def test_lease_of_a_crashed_holder_expires(
+    two_stores: tuple[LeasedStore, LeasedStore],
+) -> None:
     a, b = two_stores
     assert await a._acquire_lease("s1", "crashed-process", 1.0)
     assert not await b._acquire_lease("s1", "someone-else", 1.0)
@@ -268,5 +270,34 @@ async def test_a_long_turn_keeps_its_lease(two_stores: tuple[LeasedStore, Leased
 
     async def free() -> bool:
         return await b._acquire_lease("s1", "next", 30.0)
+
+    await eventually(free)
+
+
+@shared
+async def test_a_cancelled_wait_leaves_no_lease(
+    two_stores: tuple[LeasedStore, LeasedStore],
+) -> None:
+    a, b = two_stores
+    assert await a._acquire_lease("s1", "holder", 30.0)
+    entered = False
+
+    async def turn() -> None:
+        nonlocal entered
+        async with b.lock("s1"):
+            entered = True
+
+    waiting = asyncio.create_task(turn())
+    assert not await a._acquire_lease("s1", "probe", 30.0)
+    for _ in range(20):  # let it poll a few times
+        await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert not entered
+    await a._release_lease("s1", "holder")
+
+    async def free() -> bool:
+        return await a._acquire_lease("s1", "next", 30.0)
 
     await eventually(free)

@@ -12,6 +12,8 @@ from statechat import Bot
 from statechat.compiler.schema import BotConfig, Limits
 from tests.stores.helpers import (
     SCRIPT,
+    SHARED_KINDS,
+    STORE_KINDS,
     BankClient,
     converse,
     normalized,
@@ -36,7 +38,7 @@ COUNTER = {
 }
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+@pytest.mark.parametrize("kind", SHARED_KINDS)
 async def test_a_new_bot_continues_the_conversation(
     kind: str,
     bank: BankClient,
@@ -68,7 +70,7 @@ async def test_a_new_bot_continues_the_conversation(
     assert sorted({h["turn"] for h in session["history"]}) == [1, 2, 3, 4, 5]
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite", "redis"])
+@pytest.mark.parametrize("kind", STORE_KINDS)
 async def test_200_concurrent_messages_to_one_session(
     kind: str,
     request: pytest.FixtureRequest,

@@ -112,7 +112,8 @@ async def test_kill_9_mid_turn_loses_nothing_and_pays_once(
         todo = [s for s in sessions if progress[s] < 4]
         sent = {s: (rng.choice(live), progress[s]) for s in todo}
         futures = {
-            s: w.send("message", session=s, text=SCRIPT[i], user="u1") for s, (w, i) in sent.items()
+            s: w.send("message", session=s, text=SCRIPT[i], user="u1")
+            for s, (w, i) in sent.items()
         }
         victim = None
         if kills < MAX_KILLS:
@@ -120,7 +121,9 @@ async def test_kill_9_mid_turn_loses_nothing_and_pays_once(
             pending: set[asyncio.Future[dict[str, Any]]] = set(futures.values())
             while len(futures) - len(pending) < answers:
                 _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            busy = [w for w in live if any(sent[s][0] is w and not futures[s].done() for s in todo)]
+            busy = [
+                w for w in live if any(sent[s][0] is w and not futures[s].done() for s in todo)
+            ]
             victim = rng.choice(busy or live)
             victim.kill()
             live.remove(victim)

@@ -17,6 +17,8 @@ from statechat.stores.redis import RedisStore, mask
 from tests.conftest import RedisServer, free_port
 from tests.stores.helpers import FLOWS, BankClient
 
+pytestmark = pytest.mark.redis
+
 
 @pytest.fixture
 async def raw(redis_server: RedisServer) -> AsyncIterator[Any]:
@@ -106,7 +108,7 @@ def test_url_options() -> None:
     assert mask("redis://h:1/0") == "redis://h:1/0"
     assert RedisStore("redis://h").lock_timeout == 30.0
     for bad in ("redis://h?lock_timeout=x", "redis://h?lock_timeout=-1", "redis://h?retries=-1",
-                "http://h:1"):
+                "http://h:1", "redis://h:port/0", "redis://h/0?socket_timeout=soon"):
         with pytest.raises(UsageError):
             RedisStore(bad)
 
@@ -125,7 +127,8 @@ async def test_redis_py_options_pass_through(redis_server: RedisServer) -> None:
 
 async def test_unreachable_server_is_a_store_error() -> None:
     store = RedisStore(f"redis://:pw@127.0.0.1:{free_port()}/0?retries=0")
-    with pytest.raises(StoreError, match=r"redis store redis://:\*\*\*@127.0.0.1:\d+/0.* unavailable"):
+    masked = r"redis store redis://:\*\*\*@127.0.0.1:\d+/0.* unavailable"
+    with pytest.raises(StoreError, match=masked):
         await store.load("s1")
     with pytest.raises(StoreError):
         await store.save("s1", {"turn": 1}, expected_turn=None)

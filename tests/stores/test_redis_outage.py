@@ -14,7 +14,7 @@ from statechat.errors import StoreError
 from tests.conftest import RedisServer
 from tests.stores.helpers import SCRIPT, BankClient
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 
 async def test_redis_stopped_mid_load_then_restarted(
