@@ -27,7 +27,7 @@ from statechat.errors import CompileError, StatechatError, StepError, StoreError
 from statechat.machines.model import Frame, TurnContext, TurnLimitExceeded, history_dicts
 from statechat.machines.steps import maybe_await
 from statechat.nlu import NLUResult
-from statechat.plugins.manager import PluginSet, get_plugin_manager
+from statechat.plugins.manager import DEFAULT_PLUGINS, PluginSet, get_plugin_manager
 from statechat.runtime.services import Services
 from statechat.runtime.session import FrameSlot, IncompatibleSnapshot, Session
 from statechat.runtime.turn import TurnResult
@@ -52,6 +52,19 @@ class Bot:
         self.services = Services.create(self.plugins, self.config, compiled.engine)
         self.store: Store = open_store(store, self.plugins.registry)
         self._triggers = compiled.triggers()
+        hook = self.plugins.hook
+        impls = hook.parse_message.get_hookimpls()
+        # with only the built-in NLU there is nothing to dispatch: call it directly
+        self._parse_message: Callable[..., Any] = (
+            impls[0].function
+            if len(impls) == 1 and impls[0].plugin_name in DEFAULT_PLUGINS
+            else hook.parse_message
+        )
+        self._observed = frozenset(
+            name
+            for name in ("on_turn_start", "on_transition", "on_turn_end", "on_error")
+            if getattr(hook, name).get_hookimpls()
+        )
         self._opened = False
         self._open_lock = asyncio.Lock()
         self._http: aiohttp.ClientSession | None = None
@@ -430,7 +443,7 @@ class Bot:
             "waiting_for": top.data.get("waiting_for") if top else None,
         }
         try:
-            result = await maybe_await(self.plugins.hook.parse_message(text=text, context=context))
+            result = await maybe_await(self._parse_message(text=text, context=context))
         except Exception as exc:
             log.exception("NLU plugin failed; treating the message as plain text")
             rt.errors.append(("", "nlu", exc))
@@ -689,9 +702,9 @@ class Bot:
         )
 
     async def _notify(self, hook: str, **kwargs: Any) -> None:
-        caller = getattr(self.plugins.hook, hook)
-        if not caller.get_hookimpls():
+        if hook not in self._observed:
             return
+        caller = getattr(self.plugins.hook, hook)
         try:
             for value in caller(**kwargs):
                 await maybe_await(value)
