@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import importlib
 import json
 import os
@@ -23,44 +22,25 @@ from typing import Any
 os.environ.setdefault("STATECHAT_LOAD_PLUGINS", "")  # built-ins + the in-process plugin only
 
 from benchmarks.handwritten import HandwrittenBot  # noqa: E402
-from benchmarks.inprocess import InProcessBankingPlugin  # noqa: E402
+from benchmarks.inprocess import FINAL, SCRIPT, InProcessBankingPlugin, drive  # noqa: E402
 from statechat import Bot  # noqa: E402
 from statechat.compiler.pipeline import compile_source, source_from_workflows  # noqa: E402
 from statechat.plugins.manager import get_plugin_manager  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ["transfer 500", "A9", "A1", "A2", "yes"]
-FINAL = "Done! $500 was sent from A1 to A2."
 
 
 async def _statechat(conversations: int) -> tuple[float, Bot]:
     bot = Bot.from_path(ROOT / "flows" / "banking_transfer.yaml", store="memory://",
                         plugins=[InProcessBankingPlugin()])
     await bot.open()
-    for i in range(20):  # warm-up
-        for text in SCRIPT:
-            await bot.handle_message(f"warm{i}", "u1", text)
-    gc.collect()
-    start = time.perf_counter()
-    for i in range(conversations):
-        for text in SCRIPT:
-            turn = await bot.handle_message(f"s{i}", "u1", text)
-    elapsed = time.perf_counter() - start
+    elapsed, turn = await drive(bot, conversations)
     assert turn.responses and turn.responses[0].startswith(FINAL), turn.responses
     return elapsed, bot
 
 
 async def _handwritten(conversations: int) -> float:
-    bot = HandwrittenBot()
-    for i in range(20):
-        for text in SCRIPT:
-            await bot.handle_message(f"warm{i}", "u1", text)
-    gc.collect()
-    start = time.perf_counter()
-    for i in range(conversations):
-        for text in SCRIPT:
-            replies = await bot.handle_message(f"s{i}", "u1", text)
-    elapsed = time.perf_counter() - start
+    elapsed, replies = await drive(HandwrittenBot(), conversations)
     assert replies and replies[0].startswith("Done!"), replies
     return elapsed
 

@@ -67,3 +67,29 @@ class InProcessBankingPlugin:
             return {"access_validated": True}
 
         register("validate_account_access", validate_account_access)
+
+
+#: The scripted banking conversation every benchmark drives, and how its last reply starts.
+SCRIPT = ["transfer 500", "A9", "A1", "A2", "yes"]
+FINAL = "Done! $500 was sent from A1 to A2."
+WARM_CONVERSATIONS = 20
+
+
+async def drive(bot: Any, conversations: int, tag: str = "") -> tuple[float, Any]:
+    """Seconds for ``conversations`` scripted conversations after a warm-up, and the last result.
+
+    ``bot`` is anything with ``async handle_message(session_id, user_id, text)``.
+    """
+    import gc
+    import time
+
+    for i in range(WARM_CONVERSATIONS):
+        for text in SCRIPT:
+            await bot.handle_message(f"{tag}warm{i}", "u1", text)
+    gc.collect()
+    last: Any = None
+    start = time.perf_counter()
+    for i in range(conversations):
+        for text in SCRIPT:
+            last = await bot.handle_message(f"{tag}s{i}", "u1", text)
+    return time.perf_counter() - start, last

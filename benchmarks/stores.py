@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import shutil
@@ -34,15 +33,12 @@ from typing import Any
 
 os.environ.setdefault("STATECHAT_LOAD_PLUGINS", "")  # built-ins + the in-process plugin only
 
-from benchmarks.inprocess import InProcessBankingPlugin  # noqa: E402
+from benchmarks.inprocess import FINAL, SCRIPT, InProcessBankingPlugin, drive  # noqa: E402
 from statechat import Bot  # noqa: E402
 from statechat.stores import codec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOW = ROOT / "flows" / "banking_transfer.yaml"
-SCRIPT = ["transfer 500", "A9", "A1", "A2", "yes"]
-FINAL = "Done! $500 was sent from A1 to A2."
-WARM_CONVERSATIONS = 20
 
 
 def _free_port() -> int:
@@ -91,15 +87,7 @@ async def _conversations(url: str, conversations: int, tag: str) -> float:
     bot = Bot.from_path(FLOW, store=url, plugins=[InProcessBankingPlugin()])
     try:
         await bot.open()
-        for i in range(WARM_CONVERSATIONS):
-            for text in SCRIPT:
-                await bot.handle_message(f"{tag}-warm{i}", "u1", text)
-        gc.collect()
-        start = time.perf_counter()
-        for i in range(conversations):
-            for text in SCRIPT:
-                turn = await bot.handle_message(f"{tag}-s{i}", "u1", text)
-        elapsed = time.perf_counter() - start
+        elapsed, turn = await drive(bot, conversations, f"{tag}-")
         assert turn.responses and turn.responses[0].startswith(FINAL), turn.responses
         return elapsed
     finally:

@@ -103,47 +103,24 @@ _BUILTIN = frozenset(t.value for t in StepType)
 _WAITING = frozenset({_T.SLOT_FILL.value, _T.WAIT_INPUT.value, _T.WEBHOOK.value})
 
 #: Type-specific fields that have an effect, per built-in type.
+#: Fields of an HTTP request (api_call, and the optional notification of a webhook step).
+_HTTP_FIELDS = frozenset(
+    {"integration", "endpoint", "method", "request_body", "headers", "response_mapping", "max_retries"}
+)
+_SAY_FIELDS = frozenset({"prompt", "response_text", "template"})
+_NAV = frozenset({"next_step", "on_error"})
+
 _TYPE_FIELDS: dict[str, frozenset[str]] = {
-    "auth": frozenset({"auth_provider", "retry_limit", "next_step", "on_error"}),
-    "slot_fill": frozenset(
-        {"slot", "prompt", "validation", "retry_limit", "next_step", "on_error"}
-    ),
-    "api_call": frozenset(
-        {
-            "integration",
-            "endpoint",
-            "method",
-            "request_body",
-            "headers",
-            "response_mapping",
-            "max_retries",
-            "next_step",
-            "on_error",
-        }
-    ),
+    "auth": frozenset({"auth_provider", "retry_limit"}) | _NAV,
+    "slot_fill": frozenset({"slot", "prompt", "validation", "retry_limit"}) | _NAV,
+    "api_call": _HTTP_FIELDS | _NAV,
     "condition": frozenset({"condition", "if_true", "if_false", "on_error"}),
     "response": frozenset({"template", "response_text", "next_step"}),
-    "custom_action": frozenset({"action_name", "parameters", "next_step", "on_error"}),
-    "loop": frozenset({"loop_condition", "loop_steps", "max_iterations", "next_step", "on_error"}),
+    "custom_action": frozenset({"action_name", "parameters"}) | _NAV,
+    "loop": frozenset({"loop_condition", "loop_steps", "max_iterations"}) | _NAV,
     "goto": frozenset({"next_step", "workflow"}),
-    "wait_input": frozenset({"next_step", "slot", "prompt", "response_text", "template"}),
-    "webhook": frozenset(
-        {
-            "prompt",
-            "response_text",
-            "template",
-            "integration",
-            "endpoint",
-            "method",
-            "request_body",
-            "headers",
-            "response_mapping",
-            "max_retries",
-            "event",
-            "next_step",
-            "on_error",
-        }
-    ),
+    "wait_input": _SAY_FIELDS | {"next_step", "slot"},
+    "webhook": _HTTP_FIELDS | _SAY_FIELDS | _NAV | {"event"},
 }
 _SPECIFIC = frozenset().union(*_TYPE_FIELDS.values())
 
