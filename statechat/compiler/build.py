@@ -154,8 +154,11 @@ def _loop_state(
 
 
 #: Class attributes of every generated workflow class.
+#: ``catch_errors_as_events``: with it the engine calls callbacks in turn instead of through a
+#: task per callback group; step failures are ``fail`` events anyway and anything else leaves a
+#: callback as :class:`~statechat.machines.model.TurnAborted`, which the engine lets through.
 CLASS_FLAGS: dict[str, Any] = {
-    "catch_errors_as_events": False,
+    "catch_errors_as_events": True,
     "allow_event_without_transition": True,
     "atomic_configuration_update": True,
 }

@@ -23,6 +23,23 @@ class TurnLimitExceeded(StatechatError):
     """A turn entered more steps than ``limits.max_steps_per_turn`` (a flow that spins)."""
 
 
+class TurnAborted(BaseException):  # noqa: N818 - a control-flow signal, like GeneratorExit
+    """Carries an error out of a workflow machine at once; the runtime unwraps it.
+
+    Workflow classes run with ``catch_errors_as_events=True``: python-statemachine then calls
+    callbacks one after another (with ``False`` it wraps each callback group in
+    ``asyncio.gather``, a task per group, about a tenth of a turn) and turns an ``Exception``
+    raised by a callback into an ``error.execution`` event. Step failures are ``fail`` events
+    already; what is left (a spinning flow, a bug) must stop the turn where it happened, so every
+    generated callback re-raises it wrapped in this ``BaseException``, which the engine does not
+    catch. ``Bot`` turns it back into the error it carries (the workflow ends, the session stays).
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 @dataclass
 class Transition:
     """One recorded transition: the session's state history is made of these."""

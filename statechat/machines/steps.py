@@ -4,7 +4,8 @@ Every step state has an async ``enter`` that records the transition, does the st
 raises an outcome event: ``ok`` (continue), ``fail`` (``on_error``); waiting steps raise nothing
 and handle ``message`` (or ``webhook`` / ``timeout``) with a targetless transition. Failures are
 caught here and turned into ``fail`` so that a failing step always reaches its ``on_error``;
-only :class:`~statechat.machines.model.TurnLimitExceeded` escapes (it aborts the turn).
+anything else (:class:`~statechat.machines.model.TurnLimitExceeded`, a bug) leaves the machine
+wrapped in :class:`~statechat.machines.model.TurnAborted` and aborts the turn.
 
 All callbacks are ``async`` (python-statemachine picks its engine from the callbacks; mixing sync
 and async closures from one factory is a known trap).
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from statechat.compiler.ir import StepIR, WorkflowIR
-from statechat.machines.model import Frame, TurnContext, TurnLimitExceeded
+from statechat.machines.model import Frame, TurnAborted, TurnContext, TurnLimitExceeded
 from statechat.machines.model import Transition as Row
 from statechat.plugins.api import AuthResult, IntegrationError, Invalid, Valid
 
@@ -41,9 +42,25 @@ async def maybe_await(value: Any) -> Any:
 
 
 def _name(fn: Callback, wf: WorkflowIR, step: StepIR, kind: str) -> Callback:
-    fn.__name__ = f"{kind}_{step.id}"
-    fn.__qualname__ = f"{wf.root}.{step.id}.{kind}"
-    return fn
+    return _aborting(fn, f"{kind}_{step.id}", f"{wf.root}.{step.id}.{kind}")
+
+
+def _aborting(fn: Callback, name: str, qualname: str) -> Callback:
+    """The callback the machine gets: ``fn`` whose unexpected errors abort the turn.
+
+    Every generated callback takes ``(machine, event, source)``; the names identify it in
+    diagrams and keep python-statemachine's signature cache apart per callback.
+    """
+
+    async def callback(machine: Any, event: Any = None, source: Any = None) -> None:
+        try:
+            await fn(machine, event, source)
+        except Exception as exc:
+            raise TurnAborted(exc) from exc
+
+    callback.__name__ = name
+    callback.__qualname__ = qualname
+    return callback
 
 
 def _enter_prologue(frame: Frame, wf: WorkflowIR, step: StepIR, event: Any, source: Any) -> TurnContext:
@@ -164,7 +181,7 @@ def make_loop_check(wf: WorkflowIR, step: StepIR) -> Callback:
         if s.container == step.id and s.type == "slot_fill" and s.spec.slot
     ]
 
-    async def check(machine: Any) -> None:
+    async def check(machine: Any, event: Any = None, source: Any = None) -> None:
         frame: Frame = machine.model
         rt = frame.turn
         iterations = frame.vars.setdefault("iterations", {})
@@ -406,7 +423,7 @@ def _message_slot_fill(wf: WorkflowIR, step: StepIR) -> Callback:
     slot = step.spec.slot or ""
     limit = step.spec.retry_limit
 
-    async def on_message(machine: Any) -> None:
+    async def on_message(machine: Any, event: Any = None, source: Any = None) -> None:
         frame: Frame = machine.model
         rt = frame.turn
         entities = rt.message.entities
@@ -498,7 +515,7 @@ def _enter_auth(wf: WorkflowIR, step: StepIR) -> Callback:
 def _message_auth(wf: WorkflowIR, step: StepIR) -> Callback:
     name = step.spec.auth_provider or ""
 
-    async def on_message(machine: Any) -> None:
+    async def on_message(machine: Any, event: Any = None, source: Any = None) -> None:
         frame: Frame = machine.model
         rt = frame.turn
         try:
@@ -536,7 +553,7 @@ def _enter_wait_input(wf: WorkflowIR, step: StepIR) -> Callback:
 def _message_wait_input(wf: WorkflowIR, step: StepIR) -> Callback:
     slot = step.spec.slot
 
-    async def on_message(machine: Any) -> None:
+    async def on_message(machine: Any, event: Any = None, source: Any = None) -> None:
         frame: Frame = machine.model
         rt = frame.turn
         if slot:
@@ -606,7 +623,7 @@ async def _accept_payload(machine: Any, frame: Frame, wf: WorkflowIR, step: Step
 def make_webhook_handler(wf: WorkflowIR, step: StepIR) -> Callback:
     """The ``on`` callback of a webhook step's ``webhook`` transition (payload in the turn)."""
 
-    async def on_webhook(machine: Any) -> None:
+    async def on_webhook(machine: Any, event: Any = None, source: Any = None) -> None:
         frame: Frame = machine.model
         rt = frame.turn
         record_outcome(rt, wf, step, "event")
@@ -618,7 +635,7 @@ def make_webhook_handler(wf: WorkflowIR, step: StepIR) -> Callback:
 def make_timeout_handler(wf: WorkflowIR, step: StepIR) -> Callback:
     """The ``on`` callback of a webhook step's ``timeout`` transition."""
 
-    async def on_timeout(machine: Any) -> None:
+    async def on_timeout(machine: Any, event: Any = None, source: Any = None) -> None:
         frame: Frame = machine.model
         frame.vars.get("_deadlines", {}).pop(step.id, None)
         frame.vars["error"] = f"no {step.event!r} event within {step.spec.timeout:g}s"
@@ -649,9 +666,7 @@ def make_error_enter(wf: WorkflowIR) -> Callback:
         frame.ended = "failed" if wf.error_next is None else None
         await machine.raise_("ok")
 
-    enter.__name__ = "enter_error"
-    enter.__qualname__ = f"{wf.root}._error.enter"
-    return enter
+    return _aborting(enter, "enter_error", f"{wf.root}._error.enter")
 
 
 def make_end_enter(wf: WorkflowIR) -> Callback:
@@ -664,9 +679,7 @@ def make_end_enter(wf: WorkflowIR) -> Callback:
         if frame.ended is None:
             frame.ended = "completed"
 
-    enter.__name__ = "enter_end"
-    enter.__qualname__ = f"{wf.root}._end.enter"
-    return enter
+    return _aborting(enter, "enter_end", f"{wf.root}._end.enter")
 
 
 # --------------------------------------------------------------------------- plugin steps
@@ -682,7 +695,7 @@ def _enter_plugin_step(wf: WorkflowIR, step: StepIR) -> Callback:
 
 
 def _message_plugin_step(wf: WorkflowIR, step: StepIR) -> Callback:
-    async def on_message(machine: Any) -> None:
+    async def on_message(machine: Any, event: Any = None, source: Any = None) -> None:
         frame: Frame = machine.model
         await _run_plugin(machine, frame, frame.turn, wf, step, frame.turn.message)
 

@@ -24,7 +24,13 @@ from statechat.compiler.loader import load_bot
 from statechat.compiler.pipeline import CompiledBot, compile_source, source_from_workflows
 from statechat.compiler.schema import BotConfig, Workflow
 from statechat.errors import CompileError, StatechatError, StepError, StoreError, UsageError
-from statechat.machines.model import Frame, TurnContext, TurnLimitExceeded, history_dicts
+from statechat.machines.model import (
+    Frame,
+    TurnAborted,
+    TurnContext,
+    TurnLimitExceeded,
+    history_dicts,
+)
 from statechat.machines.steps import maybe_await
 from statechat.nlu import NLUResult
 from statechat.plugins.manager import DEFAULT_PLUGINS, PluginSet, get_plugin_manager
@@ -307,7 +313,10 @@ class Bot:
         Returns whether a workflow ended. Store errors and usage errors propagate (nothing saved).
         """
         try:
-            return await work()
+            try:
+                return await work()
+            except TurnAborted as aborted:  # raised out of a machine callback
+                raise aborted.error from None
         except StatechatError as exc:
             if not isinstance(exc, TurnLimitExceeded | StepError):
                 raise

@@ -31,8 +31,16 @@ class Tools:
         async def explode(ctx: Any) -> None:
             raise RuntimeError("kaboom")
 
+        class Unprintable(Exception):
+            def __str__(self) -> str:  # a bug inside the error: escapes the step's handling
+                raise ValueError("cannot describe myself")
+
+        async def buggy(ctx: Any) -> None:
+            raise Unprintable()
+
         register("add", add)
         register("explode", explode)
+        register("buggy", buggy)
 
     @hookimpl
     def register_auth_providers(self, register: Any) -> None:
@@ -351,6 +359,24 @@ async def test_steps_per_turn_limit_ends_the_workflow_safely(make_bot: Any) -> N
     again = await start(bot)  # the session is intact and usable
     assert again.responses[-1] == "Sorry, something went wrong."
     assert again.turn == 2
+
+
+async def test_a_bug_escaping_a_step_stops_the_machine_there(make_bot: Any) -> None:
+    tools = Tools()
+    steps = [
+        {"id": "bug", "type": "custom_action", "action_name": "buggy", "next_step": "after",
+         "on_error": "after"},
+        {"id": "after", "type": "api_call", "integration": "echo", "endpoint": "/after"},
+    ]
+    bot = make_bot([wf(steps)], plugins=(tools,), entry_points=False)
+    turn = await start(bot)
+    assert turn.responses == ["Sorry, something went wrong."]
+    assert turn.completed and turn.state is None
+    assert tools.calls == []  # neither next_step nor on_error ran
+    snap = await bot.store.load("s1")
+    assert snap is not None and snap["turn"] == 1 and snap["stack"] == []
+    again = await start(bot)  # the session is intact and usable
+    assert again.turn == 2 and tools.calls == []
 
 
 async def test_message_too_long_is_rejected_without_touching_the_session(make_bot: Any) -> None:
