@@ -9,6 +9,7 @@ persisted.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +107,9 @@ class TurnContext:
     """Variables given by the caller for a workflow this turn starts."""
     last_vars: dict[str, Any] = field(default_factory=dict)
     """Variables of the last workflow run that ended in this turn."""
+    before_side_effect: Callable[[], Awaitable[None]] | None = None
+    """Set while the session has never been stored: stores it (its epoch) before the first side
+    effect, so that a first turn retried after a crash repeats the same idempotency keys."""
 
     def names(self, variables: dict[str, Any]) -> dict[str, Any]:
         """Names visible to expressions and templates: variables plus the context names."""

@@ -324,6 +324,8 @@ def _enter_api_call(wf: WorkflowIR, step: StepIR) -> Callback:
                     frame.vars.update(rt.effects[key])
                     await machine.raise_("ok")
                     return
+            if key is not None and rt.before_side_effect is not None:
+                await rt.before_side_effect()
             data = await _call(integration, method, path, hdrs, payload, spec.timeout, tries)
             mapped = map_response(data, spec.response_mapping)
             frame.vars.update(mapped)

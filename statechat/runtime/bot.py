@@ -353,7 +353,7 @@ class Bot:
     # ------------------------------------------------------------------ internals
 
     def _turn_context(self, session: Session, user_id: str) -> TurnContext:
-        return TurnContext(
+        rt = TurnContext(
             services=self.services,
             session_id=session.session_id,
             user_id=user_id or session.user_id,
@@ -362,6 +362,30 @@ class Bot:
             effects=session.effects,
             pending_events=session.pending_events,
         )
+        if session.stored_turn is None:
+
+            async def store_birth() -> None:
+                rt.before_side_effect = None
+                await self._store_birth(session)
+
+            rt.before_side_effect = store_birth
+        return rt
+
+    async def _store_birth(self, session: Session) -> None:
+        """Store a new session as it was before its first turn (turn 0, its epoch, no workflow).
+
+        Called before the first side effect of a session's first turn: if the process dies before
+        the turn is saved, the retried turn loads this epoch and sends the same idempotency keys.
+        """
+        birth = Session(
+            session.session_id,
+            user_id=session.user_id,
+            created=session.created,
+            updated=session.created,
+            epoch=session.epoch,
+        )
+        await self._write(birth, expected_turn=None, ttl=self._ttl(birth))
+        session.stored_turn = 0
 
     async def _load_snapshot(self, session_id: str) -> dict[str, Any] | None:
         try:
@@ -406,20 +430,19 @@ class Bot:
         session.history.extend(t.row(rt.turn) for t in rt.transitions)
         if len(session.history) > limit:
             del session.history[: len(session.history) - limit]
-        ttl = self._ttl(session)
+        await self._write(session, expected_turn=session.stored_turn, ttl=self._ttl(session))
+        session.stored_turn = session.turn
+        self._remember(session)
+
+    async def _write(self, session: Session, *, expected_turn: int | None, ttl: float) -> None:
         try:
             await self.store.save(
-                session.session_id,
-                session.to_snapshot(),
-                expected_turn=session.stored_turn,
-                ttl=ttl,
+                session.session_id, session.to_snapshot(), expected_turn=expected_turn, ttl=ttl
             )
         except StatechatError:
             raise
         except Exception as exc:
             raise StoreError(f"session store unavailable: {type(exc).__name__}: {exc}") from exc
-        session.stored_turn = session.turn
-        self._remember(session)
 
     def _ttl(self, session: Session) -> float:
         timeouts = [

@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
+from statechat import hookimpl
 from statechat.compat.seed_workflow import BANKING_TRANSFER_WORKFLOW
 from tests.runtime.conftest import Bank, converse
 
@@ -198,3 +201,58 @@ async def test_an_idle_session_expires(bank: Bank, make_bot: Any) -> None:
     turn = await bot.handle_message("s1", "u1", "A1")
     assert turn.responses[0].startswith("Your previous conversation expired")
     assert turn.state is None
+
+
+class Crash(BaseException):
+    """Stands for the process dying: nothing below the raise runs, nothing is saved."""
+
+
+class CrashOnce:
+    """An inline plugin whose action kills the first turn that reaches it."""
+
+    __name__ = "crash_once"
+
+    def __init__(self) -> None:
+        self.crashed = False
+
+    @hookimpl
+    def register_actions(self, register: Any) -> None:
+        async def crash_once(ctx: Any) -> None:
+            if not self.crashed:
+                self.crashed = True
+                raise Crash()
+
+        register("crash_once", crash_once)
+
+
+async def test_first_turn_retried_after_a_crash_does_not_repeat_the_transfer(
+    bank: Bank, make_bot: Any, tmp_path: Any
+) -> None:
+    """The side effect happens in the session's very first turn, before it was ever saved."""
+    wf = {
+        "workflow_id": "pay",
+        "trigger_intent": "pay",
+        "steps": [
+            {"id": "post", "type": "api_call", "integration": "core_banking", "method": "POST",
+             "endpoint": "/transfers",
+             "request_body": {"from_account": "A1", "to_account": "A2", "amount": 5},
+             "response_mapping": {"transaction_id": "transaction_id"}, "next_step": "crash"},
+            {"id": "crash", "type": "custom_action", "action_name": "crash_once",
+             "next_step": "done"},
+            {"id": "done", "type": "response", "response_text": "Sent: {transaction_id}"},
+        ],
+    }
+    store = f"sqlite:///{tmp_path / 'sessions.db'}"
+    crashing = CrashOnce()
+    first = make_bot([wf], store=store, plugins=(crashing,))
+    with pytest.raises(Crash):
+        await first.handle_message("s1", "u1", "pay", intent="pay")
+    snap = await first.store.load("s1")
+    assert snap is not None and snap["turn"] == 0 and snap["stack"] == []  # stored before the POST
+    restarted = make_bot([wf], store=store, plugins=(crashing,))  # another process, same file
+    turn = await restarted.handle_message("s1", "u1", "pay", intent="pay")
+    transfers = await bank.transfers()
+    assert len(transfers) == 1
+    assert turn.responses == [f"Sent: {transfers[0]['transaction_id']}"] and turn.turn == 1
+    posts = [r for r in await bank.requests() if r["method"] == "POST"]
+    assert len(posts) == 2 and posts[0]["idempotency_key"] == posts[1]["idempotency_key"]
