@@ -95,7 +95,8 @@ class TurnContext:
     subflow: str | None = None
     """Set by a ``goto`` step with ``workflow:``: the runtime starts that workflow next."""
     effects: dict[str, Any] = field(default_factory=dict)
-    """Side effects completed in this session (idempotency key -> mapped result)."""
+    """Side effects completed in this turn (idempotency key -> mapped result); the snapshot keeps
+    the last turn's."""
     pending_events: dict[str, Any] = field(default_factory=dict)
     """Webhook payloads delivered while no step was waiting for them, by event name."""
     payload: Any = None

@@ -359,7 +359,6 @@ class Bot:
             user_id=user_id or session.user_id,
             turn=session.turn + 1,
             epoch=session.epoch,
-            effects=session.effects,
             pending_events=session.pending_events,
         )
         if session.stored_turn is None:
@@ -426,6 +425,8 @@ class Bot:
     async def _save(self, session: Session, rt: TurnContext) -> None:
         session.turn = rt.turn
         session.updated = rt.now
+        # keys contain the turn: older turns' effects can never match again, so keep this turn's
+        session.effects = rt.effects
         limit = self.config.limits.max_history
         session.history.extend(t.row(rt.turn) for t in rt.transitions)
         if len(session.history) > limit:

@@ -94,6 +94,7 @@ class Session:
     """Compact state-history rows (see :data:`statechat.machines.model.HISTORY_FIELDS`)."""
     pending_events: dict[str, Any] = field(default_factory=dict)
     effects: dict[str, Any] = field(default_factory=dict)
+    """Side effects completed in the last turn (idempotency key -> mapped result)."""
     epoch: str = field(default_factory=lambda: secrets.token_hex(8))
     """This incarnation of the session id: a conversation started again under the same id (after
     expiry or deletion) gets a new one, so its idempotency keys never repeat the old ones."""
