@@ -1,4 +1,4 @@
-"""The built-in expression functions, as registered (and usable from simpleeval)."""
+"""The built-in expression functions and template filters, as registered."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from simpleeval import EvalWithCompoundTypes
 
+from statechat.plugins.builtin.functions import money
 from statechat.plugins.manager import get_plugin_manager
 
 
@@ -67,3 +68,35 @@ def test_every_listed_function_is_registered(functions: dict[str, Any]) -> None:
 def test_functions_in_expressions(functions: dict[str, Any], expr: str, expected: Any) -> None:
     names = {"name": "Alice", "items": [1, 2, 3], "missing": None}
     assert EvalWithCompoundTypes(names=names, functions=functions).eval(expr) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "args", "shown"),
+    [
+        (1234.5, (), "1,234.50"),
+        (250, (), "250.00"),
+        ("1000000", (), "1,000,000.00"),
+        (-3.14159, (3,), "-3.142"),
+        (7, (0,), "7"),
+        ("n/a", (), "n/a"),
+        (None, (), ""),
+        (True, (), "True"),
+        (float("nan"), (), "nan"),
+    ],
+)
+def test_money_filter(value: Any, args: tuple[Any, ...], shown: str) -> None:
+    assert money(value, *args) == shown
+
+
+async def test_money_filter_is_registered_for_templates() -> None:
+    from statechat import Bot
+
+    wf = {"workflow_id": "m", "trigger_intent": "go",
+          "steps": [{"id": "say", "type": "response", "response_text": "${{ x | money }}"}],
+          "variables": {"x": 1234.5}}
+    bot = Bot.from_workflows([wf], entry_points=False)
+    try:
+        turn = await bot.handle_message("s", "u", "go", intent="go")
+    finally:
+        await bot.close()
+    assert turn.responses == ["$1,234.50"]

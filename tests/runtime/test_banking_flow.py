@@ -57,7 +57,7 @@ async def test_insufficient_funds(bank: Bank, make_bot: Any) -> None:
     turns = await converse(make_bot(), "s1", "transfer 900", "A2", "A1")
     assert turns[-1].completed
     assert turns[-1].responses == [
-        "Sorry, your balance of $250.0 is not enough to transfer $900."
+        "Sorry, your balance of $250.00 is not enough to transfer $900."
     ] or "not enough" in turns[-1].responses[0]
     assert await bank.transfers() == []
 
@@ -160,7 +160,7 @@ async def test_digression_into_balance_check_and_back(bank: Bank, make_bot: Any)
     d = await bot.handle_message("s1", "u1", "what is my balance")
     assert d.state == "balance_check.get_account"
     back = await bot.handle_message("s1", "u1", "A2")
-    assert back.responses[0] == "The balance of A2 is $250.0."
+    assert back.responses[0] == "The balance of A2 is $250.00."
     assert back.responses[-1] == "Which account would you like to transfer from?"
     assert back.state == "banking_transfer_v1.get_from_account"
     assert back.variables["amount"] == 100  # the transfer's own variables survived

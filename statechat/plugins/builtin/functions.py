@@ -1,4 +1,4 @@
-"""Built-in functions for expressions (``condition``, ``loop_condition``).
+"""Built-in functions for expressions (``condition``, ``loop_condition``) and template filters.
 
 All are pure and fast. String helpers accept ``None`` (treated as ``""``) so that a condition on
 an optional variable does not fail; ``contains`` / ``startswith`` / ``endswith`` are ``False``
@@ -16,13 +16,16 @@ from statechat.plugins.hookspecs import hookimpl
 from statechat.plugins.registry import Register
 
 __all__ = [
+    "BUILTIN_FILTERS",
     "BUILTIN_FUNCTIONS",
     "coalesce",
     "contains",
     "endswith",
     "is_number",
     "lower",
+    "money",
     "register_functions",
+    "register_template_filters",
     "startswith",
     "strip",
     "upper",
@@ -124,4 +127,32 @@ BUILTIN_FUNCTIONS: dict[str, Callable[..., Any]] = {
 def register_functions(register: Register) -> None:
     """Register the built-in expression functions."""
     for name, function in BUILTIN_FUNCTIONS.items():
+        register(name, function)
+
+
+def money(value: Any, places: int = 2) -> str:
+    """Template filter: a number with thousands separators and ``places`` decimals.
+
+    ``{{ balance | money }}`` -> ``1,234.50``. Numeric text is converted; anything else is shown
+    as it is (a reply never fails over formatting).
+    """
+    if isinstance(value, bool):
+        return builtins.str(value)
+    try:
+        number = builtins.float(value)
+    except (TypeError, ValueError):
+        return _s(value)
+    if not math.isfinite(number):
+        return _s(value)
+    return f"{number:,.{max(0, builtins.int(places))}f}"
+
+
+#: Everything ``register_template_filters`` contributes, by name.
+BUILTIN_FILTERS: dict[str, Callable[..., Any]] = {"money": money}
+
+
+@hookimpl(trylast=True)
+def register_template_filters(register: Register) -> None:
+    """Register the built-in template filters."""
+    for name, function in BUILTIN_FILTERS.items():
         register(name, function)
