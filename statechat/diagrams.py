@@ -5,7 +5,8 @@ step is a node (state id ``wf__step``, labelled with the step id and its type), 
 an edge labelled with its event (``ok``, ``fail``, ``message``, ``resume``...) and, for
 conditions and loops, the guard's expression. The ``fail`` edges (``on_error`` /
 ``error_handling``), the deep history state ``H*`` that a digression resumes through, and the
-``suspended`` / ``done`` states around the workflow are all drawn.
+``suspended`` / ``done`` states around the workflow are all drawn. Not drawn: the catch-all
+``error.execution`` transition every workflow has (an error inside the engine aborts the turn).
 
 The pipeline is the library's: :func:`statemachine.contrib.diagram.extract.extract` turns the class
 into its diagram model, statechat relabels it (step ids instead of generated names, event ids,
@@ -26,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from statechat.compiler.build import ERROR_EVENT
 from statechat.errors import StatechatError, UsageError
 
 if TYPE_CHECKING:
@@ -221,6 +223,8 @@ def _diagram(
         t.event = events.get(t.event, t.event)
         if markdown_safe:
             t.guards = [g.replace("|", "\\|") for g in t.guards]
+    # every workflow has the same catch-all (see statechat.compiler.build.ERROR_EVENT): noise
+    graph.transitions = [t for t in graph.transitions if t.event != ERROR_EVENT]
     return graph
 
 

@@ -10,7 +10,8 @@ The class of workflow ``wf``::
 
 Events: ``ok`` (step succeeded; conditions and loops pick the target by guards named after their
 expressions), ``fail`` (-> on_error), ``message`` (targetless on waiting steps), ``webhook`` /
-``timeout`` (webhook steps), ``returned`` (a sub-workflow ended), ``suspend`` / ``resume``.
+``timeout`` (webhook steps), ``returned`` (a sub-workflow ended), ``suspend`` / ``resume``, and
+``error.execution`` (an error inside the engine: aborts the turn; not drawn in diagrams).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from statechat.compiler.ir import StepIR, WorkflowIR, _ident
 from statechat.machines import steps as ex
 
 Definition = dict[str, Any]
+
+#: python-statemachine's event for an error raised inside the engine (a guard, library code);
+#: every workflow state handles it by aborting the turn (our own callbacks abort directly).
+ERROR_EVENT = "error.execution"
 
 
 def class_name(workflow_id: str) -> str:
@@ -60,14 +65,15 @@ def definition(wf: WorkflowIR) -> Definition:
         "enter": ex.make_error_enter(wf),
         "on": {"ok": [{"target": wf.error_next or wf.end_state}]},
     }
+    abort = [{"target": None, "on": ex.make_abort(wf)}]
     return {
         wf.root: {
             "initial": True,
             "states": inner,
             "history": {wf.history: {"type": "deep", "transitions": [{"target": wf.first}]}},
-            "on": {"suspend": [{"target": wf.suspended}]},
+            "on": {"suspend": [{"target": wf.suspended}], ERROR_EVENT: abort},
         },
-        wf.suspended: {"on": {"resume": [{"target": wf.history}]}},
+        wf.suspended: {"on": {ex.RESUME: [{"target": wf.history}], ERROR_EVENT: abort}},
         wf.done: {"final": True, "enter": ex.make_end_enter(wf)},
     }
 

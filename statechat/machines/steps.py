@@ -26,6 +26,9 @@ from statechat.plugins.api import AuthResult, IntegrationError, Invalid, Valid
 
 Callback = Callable[..., Awaitable[Any]]
 
+#: The event that re-enters a suspended workflow through its history.
+RESUME = "resume"
+
 #: Seconds before retry n (exponential backoff): 0.05, 0.1, 0.2, ...
 BACKOFF_BASE = 0.05
 
@@ -159,12 +162,18 @@ def _enter_condition(wf: WorkflowIR, step: StepIR) -> Callback:
 
 
 def make_loop_enter(wf: WorkflowIR, step: StepIR) -> Callback:
-    """The loop compound's ``enter``: entering the loop from outside resets its counter."""
+    """The loop compound's ``enter``: entering the loop from outside resets its counter.
+
+    Resuming after a digression re-enters the loop through the workflow's history: the counter
+    goes on (else the loop would start over and could exceed ``max_iterations``).
+    """
 
     async def enter(machine: Any, event: Any = None, source: Any = None) -> None:
         frame: Frame = machine.model
         _enter_prologue(frame, wf, step, event, source)
-        frame.vars.setdefault("iterations", {})[step.id] = 0
+        iterations = frame.vars.setdefault("iterations", {})
+        if (getattr(event, "id", None) or str(event)) != RESUME or step.id not in iterations:
+            iterations[step.id] = 0
 
     return _name(enter, wf, step, "enter_loop")
 
@@ -309,6 +318,8 @@ def _enter_api_call(wf: WorkflowIR, step: StepIR) -> Callback:
     async def enter(machine: Any, event: Any = None, source: Any = None) -> None:
         frame: Frame = machine.model
         rt = _enter_prologue(frame, wf, step, event, source)
+        if step.side_effect and rt.before_side_effect is not None:
+            await rt.before_side_effect()  # a store error aborts the turn: not a step failure
         try:
             integration = rt.services.integrations[integration_name]
             names = rt.names(frame.vars)
@@ -320,12 +331,6 @@ def _enter_api_call(wf: WorkflowIR, step: StepIR) -> Callback:
                 n = sum(1 for r in rt.transitions if r.step == step.id and r.workflow == wf.id)
                 key = idempotency_key(rt.session_id, wf.id, step.id, rt.turn, n, rt.epoch)
                 hdrs["Idempotency-Key"] = key
-                if key in rt.effects:  # done before this turn was retried: do not repeat it
-                    frame.vars.update(rt.effects[key])
-                    await machine.raise_("ok")
-                    return
-            if key is not None and rt.before_side_effect is not None:
-                await rt.before_side_effect()
             data = await _call(integration, method, path, hdrs, payload, spec.timeout, tries)
             mapped = map_response(data, spec.response_mapping)
             frame.vars.update(mapped)
@@ -682,6 +687,24 @@ def make_end_enter(wf: WorkflowIR) -> Callback:
             frame.ended = "completed"
 
     return _aborting(enter, "enter_end", f"{wf.root}._end.enter")
+
+
+def make_abort(wf: WorkflowIR) -> Callback:
+    """The ``on`` of the workflow's catch-all ``error.execution`` transition.
+
+    Our callbacks never raise into the engine (see :func:`_aborting`), so this event only comes
+    from python-statemachine itself: a guard or the library's own code between callbacks raised.
+    The error must not be dropped (the message would go unanswered): it aborts the turn.
+    """
+
+    async def abort(error: Any = None) -> None:
+        if not isinstance(error, Exception):
+            error = RuntimeError(f"error.execution without an exception: {error!r}")
+        raise TurnAborted(error)
+
+    abort.__name__ = "abort_turn"
+    abort.__qualname__ = f"{wf.root}._abort"
+    return abort
 
 
 # --------------------------------------------------------------------------- plugin steps

@@ -31,7 +31,7 @@ from statechat.machines.model import (
     TurnLimitExceeded,
     history_dicts,
 )
-from statechat.machines.steps import maybe_await
+from statechat.machines.steps import RESUME, maybe_await
 from statechat.nlu import NLUResult
 from statechat.plugins.manager import DEFAULT_PLUGINS, PluginSet, get_plugin_manager
 from statechat.runtime.services import Services
@@ -276,7 +276,9 @@ class Bot:
             await self.open()
         async with self.store.lock(session_id):
             snap = await self._load_snapshot(session_id)
-            if snap is None:
+            # turn 0: stored before its first turn ended (see _store_birth), not a conversation
+            # yet; taking an event now would move the retried first turn (and its keys) along
+            if snap is None or not snap.get("turn"):
                 raise UsageError(f"unknown session {session_id!r}", code="unknown_session", status=404)
             session = Session.from_snapshot(session_id, snap)
             rt = self._turn_context(session, user_id or session.user_id)
@@ -310,19 +312,33 @@ class Bot:
     ) -> bool:
         """Run the turn's machine work; a spinning flow or a bug ends the workflow, not the turn.
 
-        Returns whether a workflow ended. Store errors and usage errors propagate (nothing saved).
+        The workflow a failed one interrupted (a digression) resumes; if that fails too, it ends
+        as well. Returns whether a workflow ended. Store errors and usage errors propagate
+        (nothing saved).
         """
-        try:
+        step: Callable[[], Awaitable[bool]] = work
+        aborted = False
+        for _ in range(len(session.stack) + 1):  # every failure removes one run
             try:
-                return await work()
-            except TurnAborted as aborted:  # raised out of a machine callback
-                raise aborted.error from None
-        except StatechatError as exc:
-            if not isinstance(exc, TurnLimitExceeded | StepError):
-                raise
-            return self._abort(session, rt, exc)
-        except Exception as exc:  # a bug in plugin or library code: end the workflow, keep the session
-            return self._abort(session, rt, exc)
+                try:
+                    return await step() or aborted
+                except TurnAborted as signal:  # raised out of a machine callback
+                    raise signal.error from None
+            except StatechatError as exc:
+                if not isinstance(exc, TurnLimitExceeded | StepError):
+                    raise
+                self._abort(session, rt, exc)
+            except Exception as exc:  # a bug in plugin or library code
+                self._abort(session, rt, exc)
+            aborted = True
+            rt.steps_taken = 0  # the interrupted workflow gets a budget of its own
+
+            async def resume() -> bool:
+                await self._resume_below(session, rt)
+                return await self._settle(session, rt)
+
+            step = resume
+        return aborted
 
     async def get_session(self, session_id: str) -> dict[str, Any] | None:
         """The stored snapshot of a session plus its current state, or ``None``."""
@@ -364,8 +380,8 @@ class Bot:
         if session.stored_turn is None:
 
             async def store_birth() -> None:
-                rt.before_side_effect = None
                 await self._store_birth(session)
+                rt.before_side_effect = None
 
             rt.before_side_effect = store_birth
         return rt
@@ -536,7 +552,7 @@ class Bot:
             and len(session.stack) < self.config.limits.max_stack_depth
         )
 
-    def _abort(self, session: Session, rt: TurnContext, exc: BaseException) -> bool:
+    def _abort(self, session: Session, rt: TurnContext, exc: BaseException) -> None:
         top = session.active
         log.error(
             "turn aborted in session %s: %s",
@@ -548,7 +564,6 @@ class Bot:
         if top is not None:
             session.stack.pop()
         rt.replies.append(self.config.messages.error)
-        return True
 
     async def _start(self, session: Session, rt: TurnContext, workflow_id: str) -> None:
         wf = self.compiled.workflows[workflow_id]
@@ -632,7 +647,7 @@ class Bot:
         if wf.suspended in config:
             if self.config.messages.resume:
                 rt.replies.append(self.config.messages.resume)
-            await sm.send("resume")
+            await sm.send(RESUME)
         elif top.frame is not None and (top.frame.waiting_for or "").startswith("workflow:"):
             top.frame.waiting_for = None
             await sm.send("returned")

@@ -69,7 +69,7 @@ async def make_bot() -> AsyncIterator[Callable[..., Bot]]:
     def make(
         source: Any = FLOWS,
         *,
-        store: str = "memory://",
+        store: Any = "memory://",
         plugins: tuple[Any, ...] = (),
         config: BotConfig | None = None,
         entry_points: bool = True,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from statechat import hookimpl
+from statechat import UsageError, hookimpl
 from statechat.compat.seed_workflow import BANKING_TRANSFER_WORKFLOW
 from tests.runtime.conftest import Bank, converse
 
@@ -249,6 +249,9 @@ async def test_first_turn_retried_after_a_crash_does_not_repeat_the_transfer(
         await first.handle_message("s1", "u1", "pay", intent="pay")
     snap = await first.store.load("s1")
     assert snap is not None and snap["turn"] == 0 and snap["stack"] == []  # stored before the POST
+    with pytest.raises(UsageError) as err:  # not a conversation yet: an event would move its turn
+        await first.deliver_event("s1", "payment_settled", {"ok": True})
+    assert err.value.status == 404
     restarted = make_bot([wf], store=store, plugins=(crashing,))  # another process, same file
     turn = await restarted.handle_message("s1", "u1", "pay", intent="pay")
     transfers = await bank.transfers()

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from statechat import AuthResult, BotConfig, CompileError, UsageError, hookimpl
+from statechat import AuthResult, BotConfig, CompileError, StoreError, UsageError, hookimpl
+from statechat.stores.memory import MemoryStore
 from tests.runtime.conftest import MFA_CODE, Bank, converse
 
 
@@ -377,6 +378,109 @@ async def test_a_bug_escaping_a_step_stops_the_machine_there(make_bot: Any) -> N
     assert snap is not None and snap["turn"] == 1 and snap["stack"] == []
     again = await start(bot)  # the session is intact and usable
     assert again.turn == 2 and tools.calls == []
+
+
+async def test_a_digression_that_fails_gives_the_word_back_to_the_interrupted_flow(
+    make_bot: Any,
+) -> None:
+    ask = wf([{"id": "ask", "type": "wait_input", "slot": "name", "prompt": "Your name?",
+               "next_step": "hi"},
+              {"id": "hi", "type": "response", "response_text": "Hi {name}."}], workflow_id="ask")
+    ask["trigger_intent"] = "ask"
+    buggy = wf([{"id": "bug", "type": "custom_action", "action_name": "buggy"}],
+               workflow_id="buggy")
+    buggy["trigger_intent"] = "buggy"
+    spin = wf([{"id": "loop", "type": "loop", "loop_condition": "True", "loop_steps": ["say"],
+                "max_iterations": 1000},
+               {"id": "say", "type": "response", "response_text": "."}], workflow_id="spin")
+    spin["trigger_intent"] = "spin"
+    config = BotConfig.model_validate({"limits": {"max_steps_per_turn": 20}})
+    bot = make_bot([ask, buggy, spin], plugins=(Tools(),), config=config, entry_points=False)
+    await bot.handle_message("s1", "u1", "ask", intent="ask")
+    for trigger in ("buggy", "spin"):  # a bug, then a flow that exceeds the step budget
+        turn = await bot.handle_message("s1", "u1", trigger, intent=trigger)
+        assert turn.responses[-3:] == [
+            "Sorry, something went wrong.", "Now, back to where we were.", "Your name?"
+        ]
+        assert turn.state == "ask.ask" and turn.waiting_for == "name"
+    done = await bot.handle_message("s1", "u1", "Ada")
+    assert done.responses == ["Hi Ada."] and done.completed
+
+
+async def test_a_loop_resumed_after_a_digression_keeps_counting(make_bot: Any) -> None:
+    names = wf([
+        {"id": "each", "type": "loop", "loop_condition": "True", "max_iterations": 3,
+         "loop_steps": ["name"], "next_step": "done"},
+        {"id": "name", "type": "slot_fill", "slot": "name", "prompt": "Name {loop_index}?"},
+        {"id": "done", "type": "response", "response_text": "{{ iterations.each }} names."},
+    ], workflow_id="names")
+    aside = wf([{"id": "say", "type": "response", "response_text": "Aside."}], workflow_id="aside")
+    aside["trigger_intent"] = "aside"
+    bot = make_bot([names, aside], entry_points=False)
+    assert (await start(bot)).responses == ["Name 0?"]
+    assert (await bot.handle_message("s1", "u1", "Ann")).responses == ["Name 1?"]
+    back = await bot.handle_message("s1", "u1", "aside", intent="aside")
+    assert back.responses == ["Aside.", "Now, back to where we were.", "Name 1?"]
+    assert (await bot.handle_message("s1", "u1", "Bob")).responses == ["Name 2?"]
+    last = await bot.handle_message("s1", "u1", "Cy")
+    assert last.responses == ["3 names."] and last.completed  # max_iterations still holds
+
+
+@pytest.mark.parametrize("where", [["t", "t__ask"], ["t___suspended"]])
+async def test_errors_reported_by_the_engine_abort_the_turn(make_bot: Any, where: list[str]) -> None:
+    """python-statemachine reports an error in a guard or in its own code as ``error.execution``;
+    no workflow state may drop it (the message would go unanswered)."""
+    from statemachine.orderedset import OrderedSet
+
+    from statechat.machines.model import Frame, TurnAborted
+
+    bot = make_bot([wf([{"id": "ask", "type": "wait_input", "next_step": "e"},
+                        {"id": "e", "type": "response", "response_text": "e"}])],
+                   entry_points=False)
+    cls = bot.machine_class("t")
+    frame = Frame("t", "v", {})
+    frame.state = OrderedSet(where) if len(where) > 1 else where[0]
+    machine = cls(model=frame)  # restored in that configuration: no enter runs
+    with pytest.raises(TurnAborted) as aborted:
+        await machine.send("error.execution", error=KeyError("inside the engine"))
+    assert isinstance(aborted.value.error, KeyError)
+
+
+class OutageOnFirstWrite(MemoryStore):
+    """A store whose first write fails the way an unreachable server does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    async def save(self, session_id: str, snapshot: dict[str, Any], *, expected_turn: int | None,
+                   ttl: float | None = None) -> None:
+        self.writes += 1
+        if self.writes == 1:
+            raise ConnectionError("connection refused")
+        await super().save(session_id, snapshot, expected_turn=expected_turn, ttl=ttl)
+
+
+async def test_store_outage_before_a_first_side_effect_fails_the_turn_not_the_step(
+    make_bot: Any,
+) -> None:
+    tools = Tools()
+    steps = [
+        {"id": "post", "type": "api_call", "integration": "echo", "method": "post",
+         "endpoint": "/pay", "next_step": "ok", "on_error": "notify"},
+        {"id": "ok", "type": "response", "response_text": "paid"},
+        {"id": "notify", "type": "api_call", "integration": "echo", "method": "post",
+         "endpoint": "/notify", "next_step": "sorry"},
+        {"id": "sorry", "type": "response", "response_text": "failed: {error}"},
+    ]
+    store = OutageOnFirstWrite()
+    bot = make_bot([wf(steps)], plugins=(tools,), store=store, entry_points=False)
+    with pytest.raises(StoreError):
+        await start(bot)
+    assert tools.calls == [] and await store.load("s1") is None  # nothing called, nothing saved
+    turn = await start(bot)  # the store is back: the same first turn runs normally
+    assert turn.responses == ["paid"] and turn.turn == 1
+    assert [c[1] for c in tools.calls] == ["/pay"]
 
 
 async def test_message_too_long_is_rejected_without_touching_the_session(make_bot: Any) -> None:

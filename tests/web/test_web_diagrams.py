@@ -19,6 +19,7 @@ from conftest import FLOWS
 
 from statechat import UsageError
 from statechat.cli import main
+from statechat.compiler.build import ERROR_EVENT
 from statechat.compiler.pipeline import CompiledBot, compile_path
 from statechat.diagrams import DiagramError, active_states, graphviz_available, render
 
@@ -56,6 +57,8 @@ def expected_edges(compiled: CompiledBot, workflow_id: str) -> list[Edge]:
             events = [str(e) for e in t.events]
             if not events and state.states:
                 continue  # compound -> its initial child: drawn from the initial dot
+            if events == [ERROR_EVENT]:
+                continue  # the catch-all every workflow has: deliberately not drawn
             targets = [x.id for x in t.targets] or [state.id]
             for target in targets:
                 out.append(
@@ -190,6 +193,18 @@ def test_whole_bot_dot_has_one_cluster_per_workflow(compiled: CompiledBot) -> No
         assert all(s.state in nodes or s.state in clusters for s in wf.steps.values())
     total = sum(len(expected_edges(compiled, w)) for w in compiled.workflows)
     assert len([e for e in edges if not e[0].startswith("__initial_")]) == total
+
+
+def test_the_catch_all_error_transition_is_in_the_class_not_in_the_diagram(
+    compiled: CompiledBot,
+) -> None:
+    wf = compiled.workflows["balance_check"]
+    cls = compiled.machine_class(wf.id)
+    for state_id in (wf.root, wf.suspended):
+        events = [str(e) for t in cls.states_map[state_id].transitions for e in t.events]
+        assert ERROR_EVENT in events
+    for fmt in ("dot", "mermaid", "md"):
+        assert ERROR_EVENT not in str(render(compiled, wf.id, fmt))
 
 
 # --------------------------------------------------------------------------- mermaid
