@@ -11,9 +11,10 @@ the active workflow; with nothing active and no trigger, the fallback reply; a w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -316,6 +317,11 @@ class Bot:
         as well. Returns whether a workflow ended. Store errors and usage errors propagate
         (nothing saved).
         """
+
+        async def resume() -> bool:
+            await self._resume_below(session, rt)
+            return await self._settle(session, rt)
+
         step: Callable[[], Awaitable[bool]] = work
         aborted = False
         for _ in range(len(session.stack) + 1):  # every failure removes one run
@@ -332,11 +338,6 @@ class Bot:
                 self._abort(session, rt, exc)
             aborted = True
             rt.steps_taken = 0  # the interrupted workflow gets a budget of its own
-
-            async def resume() -> bool:
-                await self._resume_below(session, rt)
-                return await self._settle(session, rt)
-
             step = resume
         return aborted
 
@@ -403,12 +404,8 @@ class Bot:
         session.stored_turn = 0
 
     async def _load_snapshot(self, session_id: str) -> dict[str, Any] | None:
-        try:
+        with _store_errors():
             return await self.store.load(session_id)
-        except StatechatError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"session store unavailable: {type(exc).__name__}: {exc}") from exc
 
     async def _load(self, session_id: str, user_id: str) -> Session:
         """The session, from this process's cache when the store is still at the cached turn.
@@ -417,15 +414,11 @@ class Bot:
         so a failed turn can never leave a half-updated session behind.
         """
         cached = self._sessions.pop(session_id, None)
-        try:
+        with _store_errors():
             if cached is not None:
                 snap = await self.store.load_if_changed(session_id, cached.turn)
             else:
                 snap = await self.store.load(session_id)
-        except StatechatError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"session store unavailable: {type(exc).__name__}: {exc}") from exc
         session = cached if snap is UNCHANGED and cached is not None else None
         if session is None:
             session = Session.from_snapshot(session_id, snap)
@@ -452,14 +445,10 @@ class Bot:
         self._remember(session)
 
     async def _write(self, session: Session, *, expected_turn: int | None, ttl: float) -> None:
-        try:
+        with _store_errors():
             await self.store.save(
                 session.session_id, session.to_snapshot(), expected_turn=expected_turn, ttl=ttl
             )
-        except StatechatError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"session store unavailable: {type(exc).__name__}: {exc}") from exc
 
     def _ttl(self, session: Session) -> float:
         timeouts = [
@@ -758,6 +747,17 @@ class Bot:
                 await maybe_await(value)
         except Exception:
             log.exception("observer hook %s failed", hook)
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """Any failure of the store's own code surfaces as :class:`StoreError` (HTTP 503)."""
+    try:
+        yield
+    except StatechatError:
+        raise
+    except Exception as exc:
+        raise StoreError(f"session store unavailable: {type(exc).__name__}: {exc}") from exc
 
 
 def _give_back(session: Session, rt: TurnContext) -> None:
